@@ -1,0 +1,1 @@
+"""Adapters: one subpackage per technology, each implementing ports. Never imports the application."""

@@ -1,0 +1,10 @@
+"""Fakes for every port, for testing the layers above; each passes its port's contract check."""
+
+from .clock import FakeClock
+from .model import FakeModel
+from .renderer import FakeRenderer
+from .source import FakeSource
+from .store import FakeStore
+from .transport import FakeTransport
+
+__all__ = ["FakeClock", "FakeModel", "FakeRenderer", "FakeSource", "FakeStore", "FakeTransport"]

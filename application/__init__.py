@@ -1,0 +1,1 @@
+"""The application layer: App, Stream, Pipeline, Output and the threads that run them."""

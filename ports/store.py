@@ -1,0 +1,52 @@
+"""The Store port: recording sessions to disk and reading them back."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from hexloop.domain.labels import LabelEvent, LabelTrack
+from hexloop.domain.session import SessionMeta, SessionSummary
+
+
+@runtime_checkable
+class RecordingSession(Protocol):
+    """An open recording. `append` is called from acquisition threads and must never block on
+    disk; a disk problem sets `error` and recording goes on losing nothing already written.
+    `close` (any thread, once) flushes, finalizes and returns the summary.
+    """
+
+    @property
+    def location(self) -> str: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+    def append(self, stream: str, data: np.ndarray, timestamps: np.ndarray) -> None: ...
+
+    def add_label(self, event: LabelEvent) -> None: ...
+
+    def close(self) -> SessionSummary: ...
+
+
+@runtime_checkable
+class RecordedSession(Protocol):
+    """A finished (or recovered) session, read back."""
+
+    @property
+    def meta(self) -> SessionMeta: ...
+
+    @property
+    def labels(self) -> LabelTrack: ...
+
+    def data(self, stream: str) -> tuple[np.ndarray, np.ndarray]:
+        """The whole stream: data (channels, n) and timestamps (n,)."""
+        ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    def open_session(self, meta: SessionMeta) -> RecordingSession: ...
+
+    def read(self, location: str) -> RecordedSession: ...
