@@ -1,0 +1,176 @@
+"""Window features for EMG/EEG: amplitude, waveform, crossing counts and band power, in numpy.
+
+Every function takes one window `(channels, n)` or a batch `(k, channels, n)` and works along the
+last (sample) axis, so the same call serves training (batch) and live prediction (one window):
+per-channel features come back as `(channels,)` or `(k, channels)`. The concatenating helpers
+(`time_domain_features`, `emg_features`) return `(features,)` or `(k, features)`, feature-major:
+all channels of the first feature, then all channels of the next.
+
+Thresholds are in the signal's own units (volts for a stream in volts), so they carry over between
+windows but not between devices with different gains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: The order `time_domain_features` concatenates its per-channel features in.
+TIME_DOMAIN_FEATURES = ("mav", "rms", "waveform_length", "zero_crossings", "slope_sign_changes")
+
+
+def _as_windows(window: np.ndarray, min_samples: int = 1) -> np.ndarray:
+    """The input as float64, checked to be (channels, n) or (k, channels, n)."""
+    x = np.asarray(window)
+    if x.ndim not in (2, 3):
+        raise ValueError(
+            f"features need one window (channels, samples) or a batch (windows, channels, "
+            f"samples); got an array of shape {x.shape}"
+        )
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or np.iscomplexobj(x):
+        raise ValueError(f"features need real numbers, got dtype {x.dtype}")
+    if x.shape[-1] < min_samples:
+        raise ValueError(
+            f"this feature needs windows of at least {min_samples} samples, got {x.shape[-1]}; "
+            "use a longer window"
+        )
+    return x.astype(np.float64, copy=False)
+
+
+def _check_threshold(threshold: float) -> float:
+    threshold = float(threshold)
+    if not np.isfinite(threshold) or threshold < 0:
+        raise ValueError(f"threshold must be a finite number >= 0, got {threshold}")
+    return threshold
+
+
+def rms(window: np.ndarray) -> np.ndarray:
+    """Root mean square per channel."""
+    x = _as_windows(window)
+    return np.sqrt(np.mean(x * x, axis=-1))
+
+
+def mav(window: np.ndarray) -> np.ndarray:
+    """Mean absolute value per channel."""
+    x = _as_windows(window)
+    return np.mean(np.abs(x), axis=-1)
+
+
+def waveform_length(window: np.ndarray) -> np.ndarray:
+    """Sum of absolute sample-to-sample differences per channel (0 for a one-sample window)."""
+    x = _as_windows(window)
+    return np.sum(np.abs(np.diff(x, axis=-1)), axis=-1)
+
+
+def zero_crossings(window: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """Count of sign changes `x[i] * x[i+1] < 0` whose step `|x[i] - x[i+1]|` is >= threshold.
+
+    The threshold keeps noise around zero from counting; counts come back as float64.
+    """
+    x = _as_windows(window)
+    threshold = _check_threshold(threshold)
+    a, b = x[..., :-1], x[..., 1:]
+    crossing = (a * b < 0) & (np.abs(a - b) >= threshold)
+    return np.count_nonzero(crossing, axis=-1).astype(np.float64)
+
+
+def slope_sign_changes(window: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """Count of local peaks and troughs: `(x[i] - x[i-1]) * (x[i] - x[i+1]) > threshold`.
+
+    The threshold is on the product, so in squared signal units (volts squared for volts).
+    Flat stretches never count. Counts come back as float64.
+    """
+    x = _as_windows(window)
+    threshold = _check_threshold(threshold)
+    centre = x[..., 1:-1]
+    change = (centre - x[..., :-2]) * (centre - x[..., 2:]) > threshold
+    return np.count_nonzero(change, axis=-1).astype(np.float64)
+
+
+def _check_bands(bands: Sequence[tuple[float, float]], rate: float) -> np.ndarray:
+    edges = np.asarray(bands, dtype=np.float64)
+    if edges.ndim != 2 or edges.shape[1] != 2 or len(edges) == 0:
+        raise ValueError(f"bands must be a list of (low_hz, high_hz) pairs, got {bands!r}")
+    nyquist = rate / 2
+    for low, high in edges:
+        if not (0 <= low < high <= nyquist):
+            raise ValueError(
+                f"band ({low:g}, {high:g}) Hz must satisfy 0 <= low < high <= {nyquist:g} "
+                f"(the Nyquist frequency at {rate:g} Hz)"
+            )
+    return edges
+
+
+def band_power(
+    window: np.ndarray, rate: float, bands: Sequence[tuple[float, float]]
+) -> np.ndarray:
+    """Signal power in each band per channel: `(channels, bands)` or `(k, channels, bands)`.
+
+    A band (low, high) covers the periodogram bins with low <= f < high, and also the Nyquist bin
+    when high is the Nyquist frequency. Power is in squared signal units: over (0, Nyquist) the
+    bands add up to the window's mean square (Parseval), so a DC offset shows up only in a band
+    that starts at 0 Hz.
+    """
+    x = _as_windows(window, min_samples=2)
+    rate = float(rate)
+    if not np.isfinite(rate) or rate <= 0:
+        raise ValueError(f"rate must be a positive number of Hz, got {rate}")
+    edges = _check_bands(bands, rate)
+    n = x.shape[-1]
+    freqs = np.fft.rfftfreq(n, d=1.0 / rate)
+    spectrum = np.fft.rfft(x, axis=-1)
+    # One-sided power per bin, scaled so that the bins sum to the mean square.
+    power = (spectrum.real**2 + spectrum.imag**2) / (n * n)
+    power[..., 1:] *= 2
+    if n % 2 == 0:
+        power[..., -1] /= 2  # the Nyquist bin has no mirror image
+    nyquist = rate / 2
+    columns = []
+    for low, high in edges:
+        in_band = (freqs >= low) & ((freqs < high) | ((high >= nyquist) & (freqs <= nyquist)))
+        if not in_band.any():
+            raise ValueError(
+                f"band ({low:g}, {high:g}) Hz holds no frequency bin of a {n}-sample window at "
+                f"{rate:g} Hz (bins are {rate / n:g} Hz apart); widen the band or the window"
+            )
+        columns.append(power[..., in_band].sum(axis=-1))
+    return np.stack(columns, axis=-1)
+
+
+def time_domain_features(
+    window: np.ndarray, zc_threshold: float = 0.0, ssc_threshold: float = 0.0
+) -> np.ndarray:
+    """The classic EMG set, per channel, concatenated in `TIME_DOMAIN_FEATURES` order.
+
+    Returns `(5 * channels,)` for one window or `(k, 5 * channels)` for a batch.
+    """
+    x = _as_windows(window)
+    parts = (
+        mav(x),
+        rms(x),
+        waveform_length(x),
+        zero_crossings(x, zc_threshold),
+        slope_sign_changes(x, ssc_threshold),
+    )
+    return np.concatenate(parts, axis=-1)
+
+
+def emg_features(
+    window: np.ndarray,
+    zc_threshold: float = 0.0,
+    ssc_threshold: float = 0.0,
+    log_amplitude: bool = True,
+) -> np.ndarray:
+    """`time_domain_features`, with the amplitude features (mav, rms, waveform length) as logs.
+
+    Logs make amplitude differences between gestures look alike at every contraction strength,
+    which suits linear and small neural classifiers; zeros map to log(1e-12) rather than -inf.
+    Meant as a one-line extractor: `pipeline.extract(lambda w: emg_features(w["emg"]))`.
+    """
+    features = time_domain_features(window, zc_threshold, ssc_threshold)
+    if log_amplitude:
+        channels = np.shape(window)[-2]
+        amplitude = features[..., : 3 * channels]
+        features[..., : 3 * channels] = np.log(np.maximum(amplitude, 1e-12))
+    return features
