@@ -1,0 +1,242 @@
+"""App: registers streams, UI functions and bridges, runs the threads and the main-thread loop."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any
+
+from hexloop.domain.labels import LabelEvent, LabelTrack
+from hexloop.domain.pacing import MonotonicClock
+from hexloop.domain.session import SessionMeta, SessionSummary
+from hexloop.domain.state import Action, State, StateMachine, Transition, TransitionRefused
+from hexloop.ports.renderer import Renderer
+from hexloop.ports.store import Store
+
+from .context import Context, Log
+from .stream import Stream
+
+Hook = Callable[["App"], None]
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class App:
+    """One experiment. `run()` starts acquisition, runs before-run hooks, then the renderer loop
+    on the calling thread; cleanup (recording finalized, threads stopped) always follows."""
+
+    def __init__(self, name: str, store: Store | None = None, class_names=(), clock=None,
+                 log: Log | None = None):
+        self.name = name
+        self.store = store
+        self.class_names = tuple(class_names)
+        self.clock = clock or MonotonicClock()
+        self.before_run_hooks: list[Hook] = []
+        self.cleanup_hooks: list[Hook] = []
+        self.ctx = Context(self, StateMachine(on_change=self._on_transition), log or Log())
+        self._ui: list[Callable[[Context], None]] = []
+        self._exit = threading.Event()
+        self._running = False
+        self._record_lock = threading.Lock()
+
+    # --- registration ------------------------------------------------------------------------
+    def streams(self, *streams: Stream) -> App:
+        self.ctx.add_streams(streams)
+        for s in streams:
+            s.attach(self)
+            if self._running:
+                s.start()
+        return self
+
+    def ui(self, fn: Callable[[Context], None]) -> Callable[[Context], None]:
+        """Decorator: `fn(ctx)` is called every frame on the main thread."""
+        self._ui.append(fn)
+        return fn
+
+    def bridges(self, *bridges: Any) -> App:
+        names = {b.name for b in self.ctx.bridges}
+        for b in bridges:
+            if b.name in names:
+                raise ValueError(f"a bridge named {b.name!r} is already registered")
+            names.add(b.name)
+            self.ctx.bridges.append(b)
+        return self
+
+    # --- RenderTarget -------------------------------------------------------------------------
+    @property
+    def ui_functions(self) -> list[Callable[[Context], None]]:
+        return list(self._ui)
+
+    @property
+    def exit_requested(self) -> bool:
+        return self._exit.is_set()
+
+    def request_exit(self) -> None:
+        self._exit.set()
+
+    exit = request_exit
+
+    def status_line(self) -> str:
+        parts = [self.ctx.state.value]
+        for s in self.ctx.streams.values():
+            h = s.health
+            parts.append(f"{s.name} {h.rate_hz:.0f} Hz {h.status.value}"
+                         + (f" lost {h.lost}" if h.lost else ""))
+        for p in self.ctx.pipelines:
+            if self.ctx.state is State.TRAINING and p.progress is not None:
+                parts.append(f"training {p.progress.fraction:.0%}")
+            parts.append(f"{p.predictions.rate():.1f} pred/s")
+        if self.ctx.recording is not None and self.ctx.recording_started is not None:
+            parts.append(f"rec {time.monotonic() - self.ctx.recording_started:.0f}s")
+        self.ctx.status = " | ".join(parts)
+        return self.ctx.status
+
+    # --- running -----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start acquisition and run the before-run hooks (run() does this for you)."""
+        if self._running:
+            return
+        self._running = True
+        self._exit.clear()
+        for s in self.ctx.streams.values():
+            s.start()
+        for hook in list(self.before_run_hooks):
+            hook(self)
+
+    def run(self, renderer: Renderer | None = None) -> None:
+        """Run until `exit()`, Ctrl-C, SIGTERM or the window closing; cleanup always runs."""
+        if renderer is None:
+            from .headless import HeadlessRenderer
+
+            renderer = HeadlessRenderer()
+        restore = self._install_sigterm()
+        try:
+            self.start()
+            renderer.run(self)
+        except KeyboardInterrupt:
+            self.ctx.log.warning("app", "interrupted (Ctrl-C)")
+        finally:
+            self.shutdown()
+            restore()
+
+    def _install_sigterm(self) -> Callable[[], None]:
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, lambda *_: self.request_exit())
+        return lambda: signal.signal(signal.SIGTERM, previous)
+
+    def shutdown(self) -> None:
+        """Finalize a recording, stop training and predicting, run cleanup hooks, stop threads."""
+        self._exit.set()
+        log = self.ctx.log
+        if self.ctx.state is State.RECORDING:
+            try:
+                self.stop_recording()
+            except Exception as e:  # noqa: BLE001
+                log.error("app", f"could not finalize the recording: {e}")
+        if self.ctx.state is State.PREDICTING:
+            self.ctx.machine.request(Action.STOP_PREDICTING)
+        for hook in list(self.cleanup_hooks):
+            try:
+                hook(self)
+            except Exception as e:  # noqa: BLE001 - every hook gets its turn
+                log.error("app", f"cleanup hook {getattr(hook, '__name__', hook)} failed: {e}")
+        for bridge in self.ctx.bridges:
+            try:
+                bridge.stop()
+            except Exception as e:  # noqa: BLE001
+                log.error("app", f"could not stop bridge {bridge.name}: {e}")
+        deadline = time.monotonic() + 0.6
+        for s in self.ctx.streams.values():
+            s.stop(timeout=max(0.0, deadline - time.monotonic()))
+        for s in self.ctx.streams.values():
+            try:
+                s.source.disconnect()
+            except Exception as e:  # noqa: BLE001
+                log.error("app", f"could not disconnect stream {s.name}: {e}")
+        self._running = False
+
+    def _on_transition(self, t: Transition) -> None:
+        self.ctx.log.info("state", f"{t.before.value} -> {t.after.value} ({t.action.value})")
+
+    # --- recording ---------------------------------------------------------------------------
+    def recording_refusal(self) -> str | None:
+        """Why start_recording would be refused now, or None."""
+        if self.store is None:
+            return "no store configured: give App(store=...) or a [store] in the setup file"
+        reason = self.ctx.machine.check(Action.START_RECORDING)
+        if reason:
+            return reason
+        waiting = [s.name for s in self.ctx.streams.values() if s.info is None]
+        if waiting:
+            return f"streams {waiting} are not connected yet: wait until they stream"
+        if not self.ctx.streams:
+            return "no streams to record: add one with app.streams(...)"
+        return None
+
+    def start_recording(self, slug: str = "", extras: dict | None = None) -> str:
+        """Open a session in the store and record every stream; returns its location."""
+        with self._record_lock:
+            reason = self.recording_refusal()
+            if reason is not None:
+                raise TransitionRefused(self.ctx.state, Action.START_RECORDING, reason)
+            self.ctx.machine.request(Action.START_RECORDING)
+            infos = [s.info for s in self.ctx.streams.values()]
+            meta = SessionMeta(self.name, infos, self.class_names, slug=slug,
+                               versions={"hexloop": _version("hexloop")}, extras=extras or {})
+            try:
+                session = self.store.open_session(meta)
+            except Exception as e:
+                self.ctx.machine.request(Action.STOP_RECORDING)
+                raise RuntimeError(f"could not open a recording session: {e}") from e
+            self.ctx.recording = session
+            self.ctx.recording_started = time.monotonic()
+            self.ctx.labels = LabelTrack(self.class_names)
+            for s in self.ctx.streams.values():
+                s.set_session(session)
+            self.ctx.log.info("app", f"recording to {session.location}")
+            return session.location
+
+    def mark(self, label: str | int, time_s: float | None = None) -> LabelEvent:
+        """Cue a class from now on (name or index); recorded with the session."""
+        session = self.ctx.recording
+        if session is None:
+            raise TransitionRefused(self.ctx.state, Action.START_RECORDING,
+                                    "labels are recorded with a session: start recording first")
+        track = self.ctx.labels
+        index = track.index_of(label) if isinstance(label, str) else int(label)
+        event = LabelEvent(self.clock.now() if time_s is None else time_s, index)
+        track.add(event)
+        session.add_label(event)
+        return event
+
+    def stop_recording(self) -> SessionSummary:
+        """Detach streams, finalize the session and return its summary."""
+        with self._record_lock:
+            session = self.ctx.recording
+            if session is None:
+                raise TransitionRefused(self.ctx.state, Action.STOP_RECORDING,
+                                        self.ctx.machine.check(Action.STOP_RECORDING)
+                                        or "not recording")
+            for s in self.ctx.streams.values():
+                s.set_session(None)
+            try:
+                summary = session.close()
+            finally:
+                self.ctx.recording = None
+                self.ctx.recording_started = None
+                self.ctx.machine.request(Action.STOP_RECORDING)
+            self.ctx.last_summary = summary
+            level = "error" if summary.error else "info"
+            self.ctx.log.add(level, "app", f"session saved to {summary.location}"
+                             + (f" ({summary.error})" if summary.error else ""))
+            return summary

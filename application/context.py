@@ -1,0 +1,102 @@
+"""What every thread and panel can see: streams, state, status line, and a bounded log."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from hexloop.domain.state import State, StateMachine
+
+if TYPE_CHECKING:
+    from .stream import Stream
+
+
+@attrs.frozen
+class LogEntry:
+    time: float  # wall clock, time.time()
+    level: str  # "info", "warning", "error"
+    source: str
+    message: str
+
+
+class Log:
+    """A bounded, thread-safe log. `error_once` reports each distinct error a single time but
+    counts every occurrence, so a callback failing at 50 Hz cannot flood it."""
+
+    def __init__(self, maxlen: int = 500, max_distinct: int = 1000, echo=None):
+        self._entries: collections.deque[LogEntry] = collections.deque(maxlen=maxlen)
+        self._seen: collections.OrderedDict[tuple[str, str], int] = collections.OrderedDict()
+        self._max_distinct = max_distinct
+        self._lock = threading.Lock()
+        self.echo = echo  # optional callable(LogEntry), e.g. print to stderr
+
+    def add(self, level: str, source: str, message: str) -> None:
+        entry = LogEntry(time.time(), level, source, message)
+        with self._lock:
+            self._entries.append(entry)
+        if self.echo is not None:
+            self.echo(entry)
+
+    def info(self, source: str, message: str) -> None:
+        self.add("info", source, message)
+
+    def warning(self, source: str, message: str) -> None:
+        self.add("warning", source, message)
+
+    def error(self, source: str, message: str) -> None:
+        self.add("error", source, message)
+
+    def error_once(self, source: str, error: BaseException | str) -> bool:
+        """Log `error` unless the same one was already logged by `source`; True if logged."""
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        key = (source, text)
+        with self._lock:
+            count = self._seen.get(key, 0)
+            self._seen[key] = count + 1
+            self._seen.move_to_end(key)
+            while len(self._seen) > self._max_distinct:
+                self._seen.popitem(last=False)
+        if count == 0:
+            self.error(source, text)
+        return count == 0
+
+    def occurrences(self, source: str, error: str) -> int:
+        with self._lock:
+            return self._seen.get((source, error), 0)
+
+    def entries(self, level: str | None = None) -> list[LogEntry]:
+        with self._lock:
+            items = list(self._entries)
+        return [e for e in items if level is None or e.level == level]
+
+
+class Context:
+    """The app's shared view: `ctx.streams[name]`, `ctx.state`, `ctx.status`, `ctx.log`."""
+
+    def __init__(self, app: Any, machine: StateMachine, log: Log):
+        self.app = app
+        self.machine = machine
+        self.log = log
+        self.streams: dict[str, Stream] = {}
+        self.pipelines: list[Any] = []
+        self.bridges: list[Any] = []
+        self.status = ""
+        self.recording: Any = None  # the open RecordingSession, if any
+        self.recording_started: float | None = None
+        self.labels: Any = None  # LabelTrack of the current or last recording
+        self.last_summary: Any = None  # SessionSummary of the last recording
+
+    @property
+    def state(self) -> State:
+        return self.machine.state
+
+    def add_streams(self, streams: Iterable[Stream]) -> None:
+        for s in streams:
+            if s.name in self.streams:
+                raise ValueError(f"a stream named {s.name!r} is already registered")
+            self.streams[s.name] = s

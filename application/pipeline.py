@@ -1,0 +1,320 @@
+"""Pipeline: the user's extract/train/predict functions, the training thread and the predict thread."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hexloop.domain.labels import UNLABELED
+from hexloop.domain.pacing import Ticker
+from hexloop.domain.pipeline import (
+    ExtractFn,
+    PredictFn,
+    Prediction,
+    TrainFn,
+    TrainingCancelled,
+    TrainingData,
+    TrainingJob,
+    TrainingProgress,
+)
+from hexloop.domain.state import Action, State, TransitionRefused
+from hexloop.domain.windowing import labeled_windows
+
+if TYPE_CHECKING:
+    from hexloop.ports.store import RecordedSession
+
+    from .app import App
+    from .output import Output
+
+
+class PredictionLog:
+    """The newest predictions (bounded) and running counts; read from any thread."""
+
+    def __init__(self, maxlen: int = 1000):
+        self._items: collections.deque[Prediction] = collections.deque(maxlen=maxlen)
+        self._arrivals: collections.deque[float] = collections.deque(maxlen=maxlen)
+        self.count = 0
+        self.stale = 0
+
+    def append(self, prediction: Prediction) -> None:
+        self._items.append(prediction)
+        self._arrivals.append(time.monotonic())
+        self.count += 1
+        self.stale += prediction.stale
+
+    @property
+    def latest(self) -> Prediction | None:
+        try:
+            return self._items[-1]
+        except IndexError:
+            return None
+
+    def recent(self, n: int | None = None) -> list[Prediction]:
+        items = list(self._items)
+        return items if n is None else items[-n:]
+
+    def rate(self, seconds: float = 2.0) -> float:
+        """Predictions per second of wall time over the last `seconds`."""
+        now = time.monotonic()
+        return sum(1 for t in list(self._arrivals) if now - t <= seconds) / seconds
+
+
+class Pipeline:
+    """Ties streams to a model: `@extract`, `@train`, `@predict`, then train and predict.
+
+    The predict thread starts with the app (a before-run hook), ticks at `predict_hz` on
+    absolute deadlines, and works only while the state is predicting. Errors in callbacks are
+    logged once per distinct error, counted, and the loop goes on.
+    """
+
+    def __init__(self, app: App, predict_hz: float = 50.0, streams: Sequence[str] | None = None,
+                 name: str = "pipeline"):
+        if not predict_hz > 0:
+            raise ValueError(f"predict_hz must be positive, got {predict_hz}")
+        self.app = app
+        self.name = name
+        self.predict_hz = float(predict_hz)
+        self.stream_names = list(streams) if streams is not None else None
+        self.outputs: list[Output] = []
+        self.predictions = PredictionLog()
+        self.model: Any = None
+        self.progress: TrainingProgress | None = None
+        self.errors = 0
+        self.waiting_ticks = 0  # ticks skipped because a window was not full yet
+        self.late_ticks = 0
+        self._extract: ExtractFn | None = None
+        self._train: TrainFn | None = None
+        self._predict: PredictFn | None = None
+        self._job: TrainingJob | None = None
+        self._train_thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        app.ctx.pipelines.append(self)
+        app.before_run_hooks.append(lambda _app: self.start())
+        app.cleanup_hooks.append(lambda _app: self.stop())
+
+    # --- the user's functions ----------------------------------------------------------------
+    def extract(self, fn: ExtractFn) -> ExtractFn:
+        self._extract = fn
+        return fn
+
+    def train(self, fn: TrainFn) -> TrainFn:
+        self._train = fn
+        return fn
+
+    def predict(self, fn: PredictFn) -> PredictFn:
+        self._predict = fn
+        return fn
+
+    def use_model(self, factory: Callable[[], Any]) -> None:
+        """Train and predict with a Model-port object made by `factory` (e.g. TorchClassifier)."""
+
+        def train(data: TrainingData, job: TrainingJob):
+            model = factory()
+            model.fit(data, job)
+            return model
+
+        def predict(model, features):
+            return dict(zip(model.output_names, np.asarray(model.predict(features)).tolist()))
+
+        self._model_factory = factory
+        self.train(train)
+        self.predict(predict)
+
+    @property
+    def streams(self):
+        names = self.stream_names or list(self.app.ctx.streams)
+        missing = [n for n in names if n not in self.app.ctx.streams]
+        if missing:
+            raise KeyError(f"pipeline uses streams {missing} that the app does not have")
+        return [self.app.ctx.streams[n] for n in names]
+
+    # --- training ----------------------------------------------------------------------------
+    def training_data(self, session: RecordedSession, step_ms: float = 50.0,
+                      include_unlabeled: bool = False) -> TrainingData:
+        """Label-aligned windows from a recorded session, passed through `extract`.
+
+        Windows end on the first stream's samples and never straddle a label change; every
+        other stream contributes the samples ending at the same time.
+        """
+        if self._extract is None:
+            raise RuntimeError("no @pipeline.extract function: define one before training")
+        streams = self.streams
+        arrays = {s.name: session.data(s.name) for s in streams}
+        first = streams[0]
+        rate = session.meta.stream(first.name).sampling_rate
+        length = max(1, round(first.window_ms * rate / 1000.0))
+        step = max(1, round(step_ms * rate / 1000.0))
+        data, ts = arrays[first.name]
+        _, y, ends = labeled_windows(data, ts, session.labels, length, step, include_unlabeled)
+        keep, features = [], []
+        for k, end in enumerate(ends):
+            windows = {}
+            for s in streams:
+                d, t = arrays[s.name]
+                n = max(1, round(s.window_ms * session.meta.stream(s.name).sampling_rate / 1000))
+                stop = int(np.searchsorted(t, end, side="right"))
+                if stop < n:
+                    break
+                windows[s.name] = d[:, stop - n : stop]
+            else:
+                features.append(np.asarray(self._extract(windows)))
+                keep.append(k)
+        if not features:
+            raise ValueError(
+                "the session has no complete labelled window: record longer trials "
+                f"(at least {first.window_ms} ms each) with labels"
+            )
+        labels = y[keep]
+        if (labels == UNLABELED).any():
+            raise ValueError("unlabelled windows in training data; leave include_unlabeled off")
+        return TrainingData(np.stack(features), labels, session.labels.class_names)
+
+    def start_training(self, data: TrainingData) -> None:
+        """Train on a transient thread; predicting stops first. The state returns to idle after."""
+        if self._train is None:
+            raise TransitionRefused(self.app.ctx.state, Action.START_TRAINING,
+                                    "no @pipeline.train function: define one first")
+        self.app.ctx.machine.request(Action.START_TRAINING)
+        self._job = job = TrainingJob(on_progress=self._on_progress)
+        self.progress = TrainingProgress(message="starting")
+        self._train_thread = threading.Thread(
+            target=self._train_run, args=(data, job), name=f"train-{self.name}", daemon=True)
+        self._train_thread.start()
+
+    def _on_progress(self, progress: TrainingProgress) -> None:
+        self.progress = progress
+
+    def _train_run(self, data: TrainingData, job: TrainingJob) -> None:
+        log = self.app.ctx.log
+        t0 = time.monotonic()
+        try:
+            model = self._train(data, job)
+            job.raise_if_cancelled()
+            self.model = model
+            self.progress = self._finished(f"trained on {len(data)} windows in "
+                                           f"{time.monotonic() - t0:.1f}s")
+            log.info(self.name, self.progress.message)
+        except TrainingCancelled:
+            self.progress = self._finished("cancelled; the previous model is kept")
+            log.warning(self.name, "training cancelled; the previous model is kept")
+        except Exception as e:  # noqa: BLE001 - report, keep the previous model
+            self.errors += 1
+            self.progress = self._finished(f"failed: {type(e).__name__}: {e}")
+            log.error(self.name, f"training failed, previous model kept: {type(e).__name__}: {e}")
+        finally:
+            self.app.ctx.machine.request(Action.STOP_TRAINING)
+
+    def _finished(self, message: str) -> TrainingProgress:
+        p = self.progress or TrainingProgress()
+        return TrainingProgress(p.epoch, p.epochs, p.loss, p.score, message)
+
+    def cancel_training(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+
+    def wait_training(self, timeout: float | None = None) -> bool:
+        """Block until the training thread ends; True if it did."""
+        if self._train_thread is None:
+            return True
+        self._train_thread.join(timeout)
+        return not self._train_thread.is_alive()
+
+    # --- model files -------------------------------------------------------------------------
+    def save_model(self, path) -> None:
+        if self.model is None:
+            raise RuntimeError("no model to save: train or load one first")
+        self.model.save(path)
+
+    def load_model(self, path, factory: Callable[[], Any] | None = None) -> None:
+        """Load into a fresh model; on any error the current model stays in place."""
+        factory = factory or getattr(self, "_model_factory", None)
+        if factory is None:
+            raise RuntimeError("load_model needs a factory (or use_model(...) first)")
+        model = factory()
+        model.load(path)
+        self.model = model
+        self.app.ctx.log.info(self.name, f"loaded model from {path}")
+
+    # --- predicting --------------------------------------------------------------------------
+    def refusal(self) -> str | None:
+        """Why start_predicting would be refused now, or None."""
+        if self._predict is None or self._extract is None:
+            return "define @pipeline.extract and @pipeline.predict first"
+        if self.model is None:
+            return "no model yet: train or load one first"
+        return self.app.ctx.machine.check(Action.START_PREDICTING)
+
+    def start_predicting(self) -> None:
+        reason = self.refusal()
+        if reason is not None:
+            raise TransitionRefused(self.app.ctx.state, Action.START_PREDICTING, reason)
+        self.app.ctx.machine.request(Action.START_PREDICTING)
+
+    def stop_predicting(self) -> None:
+        self.app.ctx.machine.request(Action.STOP_PREDICTING)
+
+    def start(self) -> None:
+        """Start the predict thread and the outputs (the app does this at run())."""
+        for out in self.outputs:
+            out.start(self.app.clock, self.app.ctx.log)
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._predict_run, name=f"predict-{self.name}",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 0.5) -> None:
+        self.cancel_training()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for out in self.outputs:
+            out.stop(timeout)
+
+    def _predict_run(self) -> None:
+        ticker = Ticker(self.predict_hz, self.app.clock)
+        last_input = None
+        log = self.app.ctx.log
+        while ticker.wait(self._stop):
+            if self.app.ctx.state is not State.PREDICTING:
+                last_input = None
+                continue
+            self.late_ticks = ticker.late
+            try:
+                prediction = self._tick(ticker.tick, last_input)
+            except Exception as e:  # noqa: BLE001 - report once, count, go on
+                self.errors += 1
+                log.error_once(self.name, e)
+                continue
+            if prediction is None:
+                continue
+            last_input = prediction.input_time
+            self.predictions.append(prediction)
+            for out in self.outputs:
+                out.push(prediction.values)
+
+    def _tick(self, tick: int, last_input: float | None) -> Prediction | None:
+        windows, newest = {}, -np.inf
+        for s in self.streams:
+            data, ts = s.get_window()
+            if ts.size < s.window_samples:
+                self.waiting_ticks += 1
+                return None
+            windows[s.name] = data
+            newest = max(newest, ts[-1])
+        t0 = time.perf_counter()
+        model = self.model
+        values = self._predict(model, self._extract(windows))
+        if not isinstance(values, Mapping):
+            raise TypeError(
+                f"@pipeline.predict must return a mapping of name to value, got "
+                f"{type(values).__name__}; return e.g. {{'p_rest': 0.9}}"
+            )
+        return Prediction(values, tick, float(newest), time.perf_counter() - t0,
+                          stale=last_input is not None and newest <= last_input)
