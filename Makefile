@@ -1,0 +1,48 @@
+# The two ways in: `make demo` (the whole closed loop on simulated EMG) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+CORE := .venv-core
+PIP_FLAGS := -q --disable-pip-version-check -c constraints.txt
+DEPS := pyproject.toml setup.py constraints.txt
+
+.PHONY: demo test lint test-full test-core clean
+
+demo: $(VENV)/.installed-all
+	$(VENV)/bin/hexloop demo
+
+test: lint test-full test-core
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test-full: $(VENV)/.installed-dev
+	$(VENV)/bin/pytest
+
+# The core tests again with nothing but numpy, attrs, pytest and hypothesis installed:
+# optional-package tests skip themselves, everything else must pass.
+test-core: $(CORE)/.installed
+	$(CORE)/bin/pytest -p no:cacheprovider
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
+
+# torch first and pinned: an open range would pull a multi-GB CUDA build.
+$(VENV)/.installed-all: $(VENV)/bin/python $(DEPS)
+	$(VENV)/bin/pip install $(PIP_FLAGS) torch==2.13.0
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e ".[all]"
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-all
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e ".[all,dev]"
+	touch $@
+
+$(CORE)/.installed: $(DEPS)
+	$(PYTHON) -m venv $(CORE)
+	$(CORE)/bin/pip install $(PIP_FLAGS) pytest pytest-timeout hypothesis
+	$(CORE)/bin/pip install $(PIP_FLAGS) .
+	touch $@
+
+clean:
+	rm -rf $(VENV) $(CORE) build *.egg-info

@@ -1,0 +1,209 @@
+"""The `hexloop` command line: run, demo, streams, simulate, adapters, inspect, recover."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from importlib import resources
+
+LOOPBACK_CFG = "lsl_loopback.cfg"
+
+
+def use_loopback_lsl() -> str:
+    """Keep LSL on 127.0.0.1 unless the user chose a config; call before importing pylsl."""
+    if not os.environ.get("LSLAPICFG"):
+        os.environ["LSLAPICFG"] = str(resources.files(__package__) / LOOPBACK_CFG)
+    return os.environ["LSLAPICFG"]
+
+
+def _registry():
+    from .registry import Registry
+
+    return Registry.from_entry_points()
+
+
+def cmd_run(args) -> int:
+    from .build import build
+    from .labsetup import SetupInvalid, load_setup
+
+    try:
+        setup = load_setup(args.setup, _registry())
+        built = build(setup, _registry(), headless=args.headless, duration=args.duration)
+    except SetupInvalid as e:
+        print(e, file=sys.stderr)
+        return 2
+    app = built.app
+    if args.model:
+        if built.pipeline is None:
+            print("--model needs a [pipeline] in the setup file", file=sys.stderr)
+            return 2
+
+        def predict_when_ready(_app):
+            built.pipeline.load_model(args.model)
+            built.pipeline.start_predicting()
+
+        app.before_run_hooks.append(predict_when_ready)
+    if args.record:
+        app.before_run_hooks.append(lambda a: _record_when_connected(a, args.record))
+    app.run(built.renderer)
+    if app.ctx.last_summary is not None:
+        print(f"session saved to {app.ctx.last_summary.location}")
+    return 0
+
+
+def _record_when_connected(app, slug: str) -> None:
+    def wait_then_record():
+        while not app.exit_requested:
+            if app.recording_refusal() is None:
+                app.start_recording(slug)
+                return
+            threading.Event().wait(0.1)
+
+    threading.Thread(target=wait_then_record, name="record-on-connect", daemon=True).start()
+
+
+def cmd_demo(args) -> int:
+    use_loopback_lsl()
+    from .demo import main as demo_main
+
+    return demo_main(args)
+
+
+def cmd_streams(args) -> int:
+    try:
+        from hexloop.adapters.pylsl import list_streams
+    except ImportError:
+        print('listing LSL streams needs pylsl: pip install "hexloop[lsl]"', file=sys.stderr)
+        return 2
+    streams = list_streams(timeout=args.timeout)
+    if not streams:
+        print(f"no LSL streams visible within {args.timeout:g} s (LSLAPICFG="
+              f"{os.environ.get('LSLAPICFG', 'liblsl default')})")
+        return 0
+    print(f"{'name':24} {'type':10} {'channels':>8} {'rate':>9}  host")
+    for s in streams:
+        print(f"{s.name:24} {s.type:10} {s.channel_count:>8} {s.sampling_rate:>9g}  {s.host}")
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    if not args.lan:
+        use_loopback_lsl()
+    try:
+        from hexloop.adapters.pylsl import SimulatedLslDevice
+    except ImportError:
+        print('the simulated LSL device needs pylsl: pip install "hexloop[lsl]"', file=sys.stderr)
+        return 2
+    device = SimulatedLslDevice(name=args.name, channels=args.channels, rate=args.rate,
+                                chunk=args.chunk)
+    print(f"publishing {args.name!r}: {args.channels} ch at {args.rate:g} Hz "
+          f"(LSLAPICFG={os.environ.get('LSLAPICFG', 'liblsl default')}); Ctrl-C to stop")
+    stop = threading.Event()
+    try:
+        with device:
+            stop.wait(args.duration)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_adapters(args) -> int:
+    entries = _registry().entries()
+    print(f"{'kind':10} {'name':18} {'extra':7} {'status':14} target")
+    for e in entries:
+        missing = e.missing
+        status = "ready" if not missing else "missing " + ",".join(missing)
+        print(f"{e.kind:10} {e.name:18} {e.extra or '-':7} {status:14} {e.target}")
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    try:
+        from hexloop.adapters.zarr import inspect_text
+    except ImportError:
+        print('reading sessions needs zarr: pip install "hexloop[zarr]"', file=sys.stderr)
+        return 2
+    try:
+        print(inspect_text(args.path))
+    except (OSError, ValueError) as e:
+        print(f"cannot read {args.path}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_recover(args) -> int:
+    try:
+        from hexloop.adapters.zarr import recover
+    except ImportError:
+        print('recovering sessions needs zarr: pip install "hexloop[zarr]"', file=sys.stderr)
+        return 2
+    try:
+        packed = recover(args.path, progress=lambda f: print(f"\rpacking {f:.0%}", end=""))
+    except (OSError, ValueError) as e:
+        print(f"\ncannot recover {args.path}: {e}", file=sys.stderr)
+        return 2
+    print(f"\nrecovered and packed to {packed}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hexloop", description="Closed-loop biosignal experiments.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a lab setup file",
+                         description="Run a lab setup (TOML). Uses your LSL configuration.")
+    run.add_argument("setup", help="the setup file, e.g. examples/simulated.toml")
+    run.add_argument("--headless", action="store_true", help="no window: print a status line")
+    run.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+    run.add_argument("--record", metavar="SLUG", help="record from start to end")
+    run.add_argument("--model", metavar="PATH", help="load a saved model and predict")
+    run.set_defaults(fn=cmd_run)
+
+    demo = sub.add_parser("demo", help="run the whole closed-loop experiment on simulated EMG",
+                          description="Record a cued protocol from a simulated EMG device over LSL "
+                          "(loopback), train a classifier, predict live and report the loop.")
+    demo.add_argument("--quick", action="store_true", help="a short run (used by the tests)")
+    demo.add_argument("--headless", action="store_true", help="no window even with a display")
+    demo.add_argument("--out", default="recordings", help="where sessions are saved")
+    demo.set_defaults(fn=cmd_demo)
+
+    streams = sub.add_parser("streams", help="list visible LSL streams",
+                             description="List the LSL streams visible from here.")
+    streams.add_argument("--timeout", type=float, default=2.0, help="seconds to wait (default 2)")
+    streams.set_defaults(fn=cmd_streams)
+
+    sim = sub.add_parser("simulate", help="publish a simulated EMG device over LSL",
+                         description="Publish EMG-like data over LSL, loopback-only unless --lan.")
+    sim.add_argument("--channels", type=int, default=8)
+    sim.add_argument("--rate", type=float, default=2048.0)
+    sim.add_argument("--chunk", type=int, default=32, help="samples per pushed chunk")
+    sim.add_argument("--name", default="hexloop-sim")
+    sim.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+    sim.add_argument("--lan", action="store_true", help="use your LSL config, not loopback")
+    sim.set_defaults(fn=cmd_simulate)
+
+    adapters = sub.add_parser("adapters", help="list registered adapters and their extras",
+                              description="List adapters from the hexloop.adapters entry points.")
+    adapters.set_defaults(fn=cmd_adapters)
+
+    inspect = sub.add_parser("inspect", help="summarize a recorded session",
+                             description="Streams, durations, samples, gaps, labels per class.")
+    inspect.add_argument("path", help="a session folder or .session.zip")
+    inspect.set_defaults(fn=cmd_inspect)
+
+    recover = sub.add_parser("recover", help="repair and pack a crashed session",
+                             description="Trim streams to whole blocks, complete meta, pack.")
+    recover.add_argument("path", help="the session folder left by a crash")
+    recover.set_defaults(fn=cmd_recover)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
