@@ -80,7 +80,8 @@ ARRAYS = {"streams", "outputs", "bridges"}  # [[streams]] etc.
 ADAPTER_KEY = {"streams": ("source", "source"), "store": ("store", "adapter"),
                "model": ("model", "adapter"), "outputs": ("transport", "transport"),
                "bridges": ("bridge", "adapter"), "renderer": ("renderer", "adapter")}
-TYPE_NAMES = {str: "a string", int: "a number", float: "a number", list: "a list", dict: "a table"}
+TYPE_NAMES = {str: "a string", int: "a number", float: "a number", list: "a list", dict: "a table",
+              bool: "true or false"}
 
 
 @attrs.frozen
@@ -130,14 +131,34 @@ def _check_options(file: str, where: str, obj: Any, options: dict,
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return
     accepted = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    for key in options:
+    for key, value in options.items():
         if key not in accepted:
             problems.append(SetupProblem(file, f"{where}.options.{key}",
                                          f"not an option of this adapter; {_suggest(key, accepted)}"))
+        elif (want := _default_type(params[key].default)) and not _fits(value, want):
+            problems.append(SetupProblem(file, f"{where}.options.{key}",
+                                         f"must be {TYPE_NAMES.get(want, want.__name__)}, "
+                                         f"got {value!r} (default {params[key].default!r})"))
     for name, p in params.items():
         if p.default is p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) \
                 and name not in options:
             problems.append(SetupProblem(file, f"{where}.options.{name}", "is required by this adapter"))
+
+
+def _default_type(default: Any) -> type | None:
+    """The type an option's default implies (bool, number or string), if any."""
+    for t in (bool, int, float, str):
+        if type(default) is t:
+            return t
+    return None
+
+
+def _fits(value: Any, want: type) -> bool:
+    if want is bool:
+        return isinstance(value, bool)
+    if want in (int, float):
+        return isinstance(value, NUM) and not isinstance(value, bool)
+    return isinstance(value, want)
 
 
 def validate(data: dict, file: str, registry: Registry) -> list[SetupProblem]:

@@ -1,0 +1,104 @@
+"""The adapter registry: entry points (hexloop's own and a third-party one), errors naming extras."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from hexloop.application.composition.registry import AdapterUnavailable, Registry
+
+PLUGIN = textwrap.dedent('''
+    """A third-party adapter package, as a lab would write one."""
+    import numpy as np
+    from hexloop.domain.streams import StreamInfo
+
+    class ConstSource:
+        def __init__(self, value: float = 1.0, channels: int = 2):
+            self.value, self._info = value, StreamInfo("const", channels, 100.0)
+            self.n = 0
+        @property
+        def info(self):
+            return self._info
+        def connect(self, timeout):
+            return self._info
+        def read(self):
+            ts = self.n / 100.0 + np.arange(10) / 100.0
+            self.n += 10
+            return np.full((10, self._info.channel_count), self.value, np.float32), ts
+        def disconnect(self):
+            pass
+''')
+
+
+@pytest.fixture
+def plugin_path(tmp_path, monkeypatch):
+    """A test-only distribution declaring a `source.const` entry point in hexloop's group."""
+    (tmp_path / "hexloop_testplugin.py").write_text(PLUGIN)
+    dist = tmp_path / "hexloop_testplugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: hexloop-testplugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(
+        "[hexloop.adapters]\nsource.const = hexloop_testplugin:ConstSource\n"
+        "bogus = hexloop_testplugin:ConstSource\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_hexloop_registers_its_own_adapters_through_entry_points():
+    registry = Registry.from_entry_points()
+    assert "simulated" in registry.names("source")
+    assert "headless" in registry.names("renderer")
+    from hexloop.adapters.simulated import SimulatedSource
+
+    assert registry.load("source", "simulated") is SimulatedSource
+
+
+def test_a_third_party_entry_point_adds_an_adapter_without_changing_hexloop(plugin_path):
+    from hexloop.ports.contracts import check_source
+
+    registry = Registry.from_entry_points()
+    entry = registry.entry("source", "const")
+    assert entry.distribution == "hexloop-testplugin"
+    assert entry.extra is None and entry.missing == []
+    cls = registry.load("source", "const")
+    check_source(lambda: cls(value=3.0), min_samples=30)
+    assert "bogus" not in registry.names("source")  # malformed names are ignored
+
+
+def test_the_adapters_command_lists_a_plugin(plugin_path):
+    env_path = f"{plugin_path}"
+    out = subprocess.run(
+        [sys.executable, "-m", "hexloop.application.composition.cli", "adapters"],
+        capture_output=True, text=True, timeout=60,
+        env={**__import__("os").environ, "PYTHONPATH": env_path},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "const" in out.stdout and "hexloop_testplugin:ConstSource" in out.stdout
+
+
+def test_unknown_adapter_names_the_registered_ones():
+    registry = Registry.from_entry_points()
+    with pytest.raises(AdapterUnavailable, match="registered source adapters: .*simulated"):
+        registry.load("source", "no-such-thing")
+
+
+def test_missing_optional_dependency_names_the_extra(monkeypatch):
+    registry = Registry.from_entry_points()
+    registry.register("source", "pretend", object)
+    entry = registry.entry("source", "pretend")
+    # An adapter living in an extra's package whose dependency is absent:
+    from hexloop.application.composition import registry as reg
+
+    fake = reg.AdapterEntry("source", "lsl-like", "hexloop.adapters.pylsl:PylslSource", "hexloop",
+                            lambda: None)
+    monkeypatch.setattr(reg.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(AdapterUnavailable, match=r'pip install "hexloop\[lsl\]"'):
+        fake.load()
+    assert entry.load() is object  # registered in code: no extra needed
+
+
+def test_register_refuses_an_unknown_kind():
+    with pytest.raises(ValueError, match="unknown adapter kind"):
+        Registry().register("sauce", "x", object)
