@@ -42,7 +42,8 @@ class StreamInfo:
         return np.dtype(self.dtype)
 
     def to_dict(self) -> dict:
-        return attrs.asdict(self, retain_collection_types=False)
+        """Plain JSON-ready values (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in attrs.asdict(self).items()}
 
     @classmethod
     def from_dict(cls, d: dict) -> StreamInfo:
