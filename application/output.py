@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from hexloop.domain.pacing import MonotonicClock, Ticker
+from hexloop.domain.pipeline import Prediction
 from hexloop.ports.transport import Transport
 
 _STOP = object()
@@ -18,8 +19,10 @@ class Output:
     """`push(value)` only stores a reference (no queue, never blocks); the output thread sends
     the latest value every 1/hz seconds on absolute deadlines.
 
-    A value is a mapping of channel name to number (a prediction's values) or a sequence in
-    `channels` order. With `channels=None` the keys of the first mapping pushed are used.
+    A value is a Prediction (sent with its newest input sample's timestamp, so a receiver can
+    measure the loop's latency), a mapping of channel name to number, or a sequence in
+    `channels` order (both sent with the send time). With `channels=None` the keys of the first
+    mapping pushed are used.
     """
 
     def __init__(self, transport: Transport, hz: float = 50.0,
@@ -87,11 +90,14 @@ class Output:
                 if value is None:
                     continue
                 try:
-                    sample = self._vector(value)
+                    if isinstance(value, Prediction):
+                        sample, stamp = self._vector(value.values), value.input_time
+                    else:
+                        sample, stamp = self._vector(value), self._clock.now()
                     if not opened:
                         self.transport.open(self.channels, self.hz)
                         opened = True
-                    self.transport.send(sample, self._clock.now())
+                    self.transport.send(sample, stamp)
                     self.sent += 1
                 except Exception as e:  # noqa: BLE001 - a bad transport never stops the loop
                     self._report(e)

@@ -297,7 +297,7 @@ class Pipeline:
             last_input = prediction.input_time
             self.predictions.append(prediction)
             for out in self.outputs:
-                out.push(prediction.values)
+                out.push(prediction)
 
     def _tick(self, tick: int, last_input: float | None) -> Prediction | None:
         windows, newest = {}, -np.inf
