@@ -1,0 +1,69 @@
+"""The inspect summary of a session as text: streams, durations, samples, gaps, labels per class."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def _seconds(value: float) -> str:
+    if value >= 3600:
+        return f"{value / 3600:.2f} h"
+    if value >= 60:
+        return f"{value / 60:.1f} min"
+    return f"{value:.2f} s"
+
+
+def describe(session) -> str:
+    """Multi-line summary of an open ZarrSession."""
+    meta = session.meta
+    lines = [
+        f"session  {session.path}" + ("  (zip)" if session.is_zip else "  (folder)"),
+        f"app      {meta.app_name}" + (f"  slug {meta.slug}" if meta.slug else ""),
+        f"status   {session.status}",
+        f"created  {meta.created.isoformat()}",
+        f"ended    {session.document.get('ended') or '-'}",
+        "versions " + ", ".join(f"{k} {v}" for k, v in sorted(meta.versions.items())),
+    ]
+    if meta.extras:
+        lines.append("extras   " + ", ".join(f"{k}={v!r}" for k, v in meta.extras.items()))
+    lines.append("streams")
+    for info in session.streams:
+        n = session.sample_count(info.name)
+        span = session.time_span(info.name)
+        duration = span[1] - span[0] if span else 0.0
+        rate = f"{info.sampling_rate:g} Hz" if info.sampling_rate > 0 else "irregular"
+        lines.append(
+            f"  {info.name}: {info.channel_count} ch, {rate}, {info.dtype}, {n} samples, "
+            f"{_seconds(duration)}"
+        )
+        if info.sampling_rate > 0 and n > 1:
+            gaps = session.gaps(info.name)
+            missing = sum(round((b - a) * info.sampling_rate) - 1 for a, b in gaps)
+            effective = (n - 1) / duration if duration > 0 else 0.0
+            lines.append(
+                f"    effective rate {effective:.2f} Hz; {len(gaps)} gaps"
+                + (f" (about {missing} samples missing, longest "
+                   f"{_seconds(max(b - a for a, b in gaps))})" if gaps else "")
+            )
+    labels = session.labels
+    trials = session.trials()
+    lines.append(f"labels   {len(labels)} events, {len(trials)} trials")
+    for index, name in enumerate(labels.class_names):
+        mine = [t for t in trials if t.class_index == index]
+        total = float(np.sum([t.duration for t in mine])) if mine else 0.0
+        lines.append(f"  {name}: {len(mine)} trials, {_seconds(total)}")
+    if session.error:
+        lines.append(f"error    {session.error}")
+    for problem in session.problems:
+        lines.append(f"note     {problem}")
+    return "\n".join(lines)
+
+
+def inspect_text(path: str | os.PathLike) -> str:
+    """Summary of the session folder or `.session.zip` at `path` (for `hexloop inspect`)."""
+    from .reading import open_session
+
+    with open_session(path) as session:
+        return describe(session)
