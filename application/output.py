@@ -83,6 +83,12 @@ class Output:
         ticker = Ticker(self.hz, self._clock)
         opened = False
         try:
+            if self.channels is not None:  # open now, so receivers can connect before values flow
+                try:
+                    self.transport.open(self.channels, self.hz)
+                    opened = True
+                except Exception as e:  # noqa: BLE001 - retried on the first value
+                    self._report(e)
             while ticker.wait(self._stop):
                 value = self._latest
                 if value is _STOP:

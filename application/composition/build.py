@@ -98,3 +98,13 @@ def choose_renderer(setup: LabSetup, registry: Registry, headless: bool, duratio
     if headless or cfg["adapter"] == "headless" or not display_available():
         return HeadlessRenderer(duration=duration)
     return registry.load("renderer", cfg["adapter"])(**cfg.get("options", {}))
+
+
+def choose_renderer_for_demo(headless: bool):
+    """The window when a display and imgui-bundle are there, else the status line."""
+    if not headless and display_available():
+        try:
+            return Registry.from_entry_points().load("renderer", "imgui")()
+        except Exception:  # noqa: BLE001 - no GUI extra: fall back to the status line
+            pass
+    return HeadlessRenderer(interval=1.0)
