@@ -31,14 +31,14 @@ from .layout import (
 
 def _contiguous_blocks(names: set[str], array_path: str, suffix: str) -> int:
     count = 0
-    while f"{array_path}/c/{count}{suffix}" in names:
+    while f"{array_path}/c.{count}{suffix}" in names:
         count += 1
     return count
 
 
 def whole_block_length(names: set[str], layout: StreamLayout, data_rows: int, ts_rows: int) -> int:
     """Samples of a stream that are safely on disk: blocks present in both arrays, within shape."""
-    blocks_data = _contiguous_blocks(names, layout.data_path, "/0")
+    blocks_data = _contiguous_blocks(names, layout.data_path, ".0")
     blocks_ts = _contiguous_blocks(names, layout.timestamps_path, "")
     block = layout.chunk_samples
     return max(0, min(data_rows, ts_rows, blocks_data * block, blocks_ts * block))

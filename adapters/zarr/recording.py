@@ -160,15 +160,17 @@ class ZarrRecording:
                 group = streams_group.create_group(layout.group.split("/", 1)[1],
                                                    attributes={"stream": stream_info_dict(info)})
                 config = {"write_empty_chunks": True}  # every block must exist on disk
+                flat = {"name": "default", "separator": "."}  # c.<block>.0: no folder per block
                 data = group.create_array(
                     "data", shape=(0, info.channel_count), chunks=(layout.chunk_samples,
                                                                   info.channel_count),
                     dtype=info.np_dtype, fill_value=0, compressors=compressors,
-                    dimension_names=("time", "channel"), config=config)
+                    dimension_names=("time", "channel"), config=config,
+                    chunk_key_encoding=flat)
                 ts = group.create_array(
                     "timestamps", shape=(0,), chunks=(layout.chunk_samples,), dtype="float64",
                     fill_value=0.0, compressors=compressors, dimension_names=("time",),
-                    config=config)
+                    config=config, chunk_key_encoding=flat)
                 self._writers[info.name] = _StreamWriter(layout, data, ts)
             self._labels_file = open(self.folder / LABELS_NAME, "ab")  # noqa: SIM115
         except OSError as e:
