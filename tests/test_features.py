@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -118,6 +118,7 @@ def test_batch_equals_window_by_window(batch, threshold):
 
 
 @settings(max_examples=25, deadline=None)
+@example(window=np.r_[0.0, np.ones(21)][None, :], rate=100.0)  # Nyquist bin at exactly 50 Hz
 @given(
     window=hnp.arrays(
         np.float64,
@@ -166,9 +167,11 @@ def test_time_domain_features_order_and_emg_logs():
     np.testing.assert_allclose(td[2 * ch : 3 * ch], F.waveform_length(window))
     np.testing.assert_array_equal(td[3 * ch : 4 * ch], F.zero_crossings(window, 1e-5))
     np.testing.assert_array_equal(td[4 * ch :], F.slope_sign_changes(window, 1e-10))
-    emg = F.emg_features(window, 1e-5, 1e-10)
-    np.testing.assert_allclose(emg[: 3 * ch], np.log(td[: 3 * ch]))
-    np.testing.assert_array_equal(emg[3 * ch :], td[3 * ch :])
+    emg = F.emg_features(window)
+    np.testing.assert_allclose(emg, np.log(td[: 3 * ch]))
+    batch = F.emg_features(np.stack([window, 3 * window]))
+    assert batch.shape == (2, 3 * ch)
+    np.testing.assert_allclose(batch[1] - batch[0], np.log(3))  # scale shows as an offset
     silent = F.emg_features(np.zeros((2, 20)))
     assert np.isfinite(silent).all()
     assert len(F.TIME_DOMAIN_FEATURES) * ch == td.size

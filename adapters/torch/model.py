@@ -368,7 +368,8 @@ class _TorchModel:
                     out = network(x_val)
                     val_loss = loss_fn(out, y_val).item()
                     score = self._score(out, y_val)
-                if best_state is None or val_loss < best_loss * (1 - 1e-4):
+                # Improvements smaller than this do not reset the patience count.
+                if best_state is None or val_loss < best_loss - max(1e-3, 1e-2 * best_loss):
                     best_loss, best_epoch, best_score = val_loss, epoch, score
                     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
                 job.raise_if_cancelled()
