@@ -59,7 +59,8 @@ def session_to_mne(session, streams: Sequence[str] | None = None) -> dict:
         if ts.size:
             for trial in session.trials():
                 first = int(np.searchsorted(ts, trial.start, side="left"))
-                last = int(np.searchsorted(ts, trial.stop, side="left"))
+                last = (ts.size if trial.stop >= ts[-1]  # the last trial keeps the last sample
+                        else int(np.searchsorted(ts, trial.stop, side="left")))
                 if first >= ts.size or last <= first:
                     continue
                 onsets.append(first / info.sampling_rate)
