@@ -88,7 +88,7 @@ class CommandBridge:
         self.stable_after_s = float(stable_after_s)
         self.poll_s = float(poll_s)
 
-        self._lifecycle = threading.Lock()  # serialises start() and stop()
+        self._lifecycle = threading.RLock()  # serialises start() and stop() (and subclasses)
         self._state = threading.Lock()  # guards the process handle against the supervisor
         self._proc: subprocess.Popen | None = None
         self._run_stop: threading.Event | None = None  # set to end the current supervisor
