@@ -59,7 +59,7 @@ class Stream:
         source: Source,
         window_ms: float = 200.0,
         buffer_ms: float = 10_000.0,
-        connect_timeout: float = 2.0,
+        connect_timeout: float = 5.0,
         stall_s: float = 1.0,
         display_buckets: int = 600,
     ):
