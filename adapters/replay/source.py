@@ -138,6 +138,8 @@ class ReplaySource:
         if isinstance(recording, str | os.PathLike):
             path = Path(recording)
             self._origin = path.name
+            if not path.exists():
+                raise FileNotFoundError(f"no recording at {path}: check the path")
             if path.is_file() and path.suffix.lower() in TEXT_SUFFIXES:
                 text = read_text_recording(path, **text_options)
                 data = text.data
