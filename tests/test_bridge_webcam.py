@@ -391,7 +391,20 @@ def test_bad_options_are_refused_with_what_to_fix(kwargs, match):
         WebCamBridge("cam", **kwargs)
 
 
-def test_starting_without_anywhere_to_write_is_refused(tmp_path):
-    bridge = WebCamBridge("cam", 0, log_dir=tmp_path)
-    with pytest.raises(BridgeStartError, match="nowhere to write"):
-        bridge.start()
+def test_without_a_zarr_path_it_captures_only_while_recording(bridges, video, tmp_path):
+    bridge = bridges(unique_name(), video, fps=60, loop=True)
+    bridge.start()
+    assert bridge.status.state == "stopped" and "armed" in bridge.status.detail
+    session = tmp_path / "session"
+    inside = bridge.set_recording_dir(session)
+    assert inside == recording_frames_path(session, bridge.name).absolute()
+    assert bridge.status.running
+    assert wait_for(lambda: any("capturing" in ln for ln in bridge.status.stderr_tail))
+    time.sleep(0.5)
+    assert bridge.set_recording_dir(None) is None
+    status = bridge.status
+    assert status.state == "stopped" and status.exit_code == 0 and "armed" in status.detail
+    assert len(RecordedFrames(inside)) == final_frame_count(status) > 0
+    bridge.stop()
+    assert bridge.set_recording_dir(tmp_path / "later") is None  # stopped: not armed any more
+    assert not bridge.status.running

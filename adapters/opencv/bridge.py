@@ -27,6 +27,7 @@ class WebCamBridge(CommandBridge):
     without touching frames. `zarr_path` is where frames go outside recordings; during a
     recording `set_recording_dir(session_folder)` moves them to `<session>/bridges/<name>.zarr`.
 
+    With no `zarr_path`, `start()` arms the bridge and it captures only during recordings.
     Existing frames are never overwritten: starting on a path that already holds data raises
     BridgeStartError, unless `append=True` or this bridge itself created it earlier (a restart
     after a crash, or returning to `zarr_path` after a recording, resumes it).
@@ -82,6 +83,7 @@ class WebCamBridge(CommandBridge):
         self._recording_dir: Path | None = None
         self._target: Path | None = None  # where the current (or last) child writes
         self._created: set[Path] = set()  # outputs this bridge started fresh: safe to resume
+        self._armed = False  # started (by start()) and not stopped since
 
     @property
     def clock_stream(self) -> str:
@@ -100,50 +102,63 @@ class WebCamBridge(CommandBridge):
         return self.zarr_path
 
     def start(self, output_dir: str | os.PathLike | None = None) -> None:
-        """Start capturing (no-op while running); `output_dir` sets the recording folder first."""
+        """Start capturing (no-op while running); `output_dir` sets the recording folder first.
+
+        Without a `zarr_path` and outside a recording, the bridge is armed instead: it stays
+        stopped and starts capturing when `set_recording_dir` gives it a session folder.
+        """
         with self._lifecycle:
             if self.status.running:
                 return
             if output_dir is not None:
                 self._recording_dir = Path(output_dir)
-            target = self.target_path()
-            if target is None:
-                raise BridgeStartError(
-                    f"webcam bridge {self.name!r} has nowhere to write frames: give it a "
-                    "zarr_path, or start it with an output_dir"
-                )
-            target = target.absolute()
-            if target not in self._created and not self.append:
-                if _has_content(target):
-                    raise BridgeStartError(
-                        f"webcam bridge {self.name!r}: {target} already holds data; refusing to "
-                        "overwrite recorded frames. Choose a new zarr_path, or pass append=True "
-                        "to continue it"
-                    )
-                self._created.add(target)
-            self._target = target
-            super().start()
+            self._armed = True
+            self._launch()
+
+    def stop(self, timeout: float = 5.0):
+        with self._lifecycle:
+            self._armed = False
+            return super().stop(timeout)
 
     def set_recording_dir(self, path: str | os.PathLike | None, timeout: float = 5.0) -> Path | None:
-        """Send frames into a recording's folder (None: back to `zarr_path`).
+        """Send frames into a recording's folder, `<path>/bridges/<name>.zarr` (None: back to
+        `zarr_path`, or idle when there is none).
 
-        A running bridge is restarted on the new output, so capture pauses for the time the
-        camera takes to reopen (about a second); the old output is flushed and closed first.
-        Without a `zarr_path`, None stops the bridge. Returns where frames go now (or None).
+        On a started bridge the child is restarted on the new output (the old one is flushed
+        and closed first), so capture pauses for the time the camera takes to reopen, about a
+        second; this call blocks meanwhile. On a bridge not started yet it only takes effect at
+        the next start. Returns where frames go now (None: nowhere).
         """
         with self._lifecycle:
             self._recording_dir = Path(path) if path is not None else None
-            target = self.target_path()
-            target = target.absolute() if target is not None else None
-            if not self.status.running:
-                return None  # applies at the next start()
-            if target == self._target:
-                return target
-            self.stop(timeout)
-            if target is None:
+            if not self._armed:
                 return None
-            self.start()
-            return self._target
+            target = self.target_path()
+            if self.status.running:
+                if target is not None and target.absolute() == self._target:
+                    return self._target
+                super().stop(timeout)
+            return self._launch()
+
+    def _launch(self) -> Path | None:
+        """Spawn the child on the current target; the caller holds the lifecycle lock."""
+        target = self.target_path()
+        if target is None:
+            self._publish("stopped", None, self.status.exit_code,
+                          "armed: captures while a recording runs (it has no zarr_path)")
+            return None
+        target = target.absolute()
+        if target not in self._created and not self.append:
+            if _has_content(target):
+                raise BridgeStartError(
+                    f"webcam bridge {self.name!r}: {target} already holds data; refusing to "
+                    "overwrite recorded frames. Choose a new zarr_path, or pass append=True "
+                    "to continue it"
+                )
+            self._created.add(target)
+        self._target = target
+        super().start()
+        return target
 
     def _command(self, restarting: bool) -> list[str]:
         argv = [*self.argv, "--name", self.name, "--source", str(self.device),
