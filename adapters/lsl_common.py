@@ -1,0 +1,658 @@
+"""What the pylsl and mne-lsl adapters share, so both behave the same.
+
+Owns: finding a stream by identity, refusing absurd or unexpected geometry before anything is
+allocated, non-blocking pulls into a preallocated buffer, timestamp hygiene (non-decreasing,
+gap counting), the lost/reconnect bookkeeping, and the prediction outlet's send rules. The
+binding-specific calls sit behind `LslBinding`; nothing here imports an LSL package.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any, ClassVar, NamedTuple, Protocol
+
+import attrs
+import numpy as np
+
+from hexloop.domain.streams import MAX_CHANNELS, StreamInfo, geometry_problems
+from hexloop.ports.source import SourceLost
+
+log = logging.getLogger(__name__)
+
+#: liblsl's channel_format codes, shared by every binding.
+LSL_FORMATS = {
+    1: "float32",
+    2: "float64",
+    3: "string",
+    4: "int32",
+    5: "int16",
+    6: "int8",
+    7: "int64",
+}
+
+#: How long a first connect (no source_id known yet) listens for a second stream of that name.
+#: liblsl's resolver asks in waves about 0.5 s apart and some outlets only answer the second.
+AMBIGUITY_WAIT_S = 0.75
+
+#: How long a presence probe listens for the outlet (two of liblsl's resolve waves).
+PROBE_TIMEOUT_S = 1.2
+
+#: Upper bound on the preallocated pull buffer, so a wide fast stream never costs gigabytes.
+PULL_BUFFER_BYTES = 32 * 1024 * 1024
+
+
+class _Vanished(Exception):
+    """The presence probe no longer sees the outlet this inlet is connected to."""
+
+
+class StreamRefused(ValueError):
+    """A stream was found but hexloop will not read it; the message says why and what to do."""
+
+
+class StreamListing(NamedTuple):
+    """One stream visible on the network, as `hexloop streams` lists it."""
+
+    name: str
+    type: str
+    channel_count: int
+    sampling_rate: float  # 0: irregular
+    format: str
+    host: str
+    source_id: str
+
+    @property
+    def channels(self) -> int:
+        return self.channel_count
+
+    @property
+    def rate(self) -> float:
+        return self.sampling_rate
+
+
+@attrs.frozen
+class Announcement:
+    """What the resolver says about a stream before any inlet exists."""
+
+    name: str
+    type: str
+    channel_count: int
+    sampling_rate: float
+    format: str  # one of LSL_FORMATS' values
+    source_id: str
+    host: str
+    created_at: float = 0.0
+    uid: str = ""
+
+    def listing(self) -> StreamListing:
+        return StreamListing(
+            self.name,
+            self.type,
+            self.channel_count,
+            self.sampling_rate,
+            self.format,
+            self.host,
+            self.source_id,
+        )
+
+
+class LslBinding(Protocol):
+    """The handful of calls a binding (pylsl, mne_lsl.lsl) provides to the shared code."""
+
+    #: Exceptions the binding raises when the outlet is gone.
+    lost_errors: tuple[type[BaseException], ...]
+
+    def resolve(
+        self,
+        name: str | None,
+        type: str | None,
+        source_id: str | None,
+        timeout: float,
+        minimum: int = 1,
+    ) -> list[Any]:
+        """Streams matching every given field; returns once `minimum` are found or on timeout."""
+        ...
+
+    def resolve_all(self, timeout: float) -> list[Any]: ...
+
+    def present(self, announcement: Announcement, timeout: float) -> bool:
+        """Whether that very outlet (by uid) still answers within `timeout` (may block)."""
+        ...
+
+    def announce(self, handle: Any) -> Announcement: ...
+
+    def open_inlet(
+        self,
+        handle: Any,
+        *,
+        max_buffer_s: int,
+        chunk_len: int,
+        clock_correction: bool,
+        dejitter: bool,
+        timeout: float,
+    ) -> Any:
+        """Create the inlet (recover=False) and subscribe to the data within `timeout`."""
+        ...
+
+    def channel_metadata(
+        self, inlet: Any, timeout: float
+    ) -> tuple[list[str | None] | None, list[str | None] | None]:
+        """Channel labels and units from the full description (None where absent)."""
+        ...
+
+    def time_correction(self, inlet: Any, timeout: float) -> float: ...
+
+    def pull(
+        self, inlet: Any, buffer: np.ndarray, max_samples: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Non-blocking pull of up to max_samples; results may alias reused memory."""
+        ...
+
+    def close_inlet(self, inlet: Any) -> None: ...
+
+
+def describe_query(name: str | None, type: str | None, source_id: str | None) -> str:
+    parts = [f"{k}={v!r}" for k, v in (("name", name), ("type", type), ("source_id", source_id))]
+    return " ".join(p for p, v in zip(parts, (name, type, source_id)) if v is not None)
+
+
+def xpath_literal(value: str) -> str:
+    """Quote a value for an LSL (XPath 1.0) predicate."""
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    raise ValueError(f"LSL cannot search for {value!r}: it contains both ' and \" quotes")
+
+
+def xpath_predicate(name: str | None, type: str | None, source_id: str | None) -> str:
+    terms = [
+        f"{field}={xpath_literal(value)}"
+        for field, value in (("name", name), ("type", type), ("source_id", source_id))
+        if value is not None
+    ]
+    return " and ".join(terms)
+
+
+def list_streams_with(binding: LslBinding, timeout: float) -> list[StreamListing]:
+    """Every stream visible within `timeout` seconds, sorted by name."""
+    listings = {binding.announce(h).listing() for h in binding.resolve_all(timeout)}
+    return sorted(listings, key=lambda s: (s.name, s.host, s.source_id))
+
+
+def _clean_labels(values: list[str | None] | None, count: int, default: str, what: str, stream):
+    """Labels from a stream's description, or None when they cannot be used as they are."""
+    if not values:
+        return None
+    if len(values) != count:
+        log.warning(
+            "LSL stream %r describes %d channel %s for %d channels; ignoring them",
+            stream,
+            len(values),
+            what,
+            count,
+        )
+        return None
+    return tuple(default.format(i + 1) if v is None else str(v) for i, v in enumerate(values))
+
+
+@attrs.define
+class SourceStats:
+    """Counters a Stream's health or a benchmark can show."""
+
+    samples: int = 0  # samples delivered by read()
+    connects: int = 0  # successful connect() calls (the first one included)
+    losses: int = 0  # times the outlet went away (SourceLost raised)
+    gaps: int = 0  # timestamp jumps larger than the gap threshold
+    gap_s: float = 0.0  # total time spanned by those jumps
+    reordered: int = 0  # samples whose timestamp was raised to keep time non-decreasing
+    probes: int = 0  # presence checks made while the stream was quiet
+
+
+class LslSource:
+    """A Source reading one LSL stream through a binding; subclasses only pick the binding.
+
+    Identity: the stream is found by `name` (and optionally `type`, `source_id`). After the
+    first connection the stream's own source_id (if it has one) is part of the identity, so a
+    reconnect only accepts the same device, and its geometry must not change.
+
+    When the outlet goes away, `read()` raises SourceLost; the acquisition thread then calls
+    `connect()` again (with backoff) until a stream with the same identity is back. Samples
+    pushed meanwhile never existed for us: the recording shows the gap in its timestamps and
+    `stats.gaps` counts it.
+    """
+
+    binding: ClassVar[LslBinding]
+    binding_name: ClassVar[str] = "lsl"
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        type: str | None = None,
+        source_id: str | None = None,
+        timeout: float = 10.0,
+        channels: int | None = None,
+        rate: float | None = None,
+        clock_correction: bool = True,
+        dejitter: bool = False,
+        max_buffer_s: float = 5.0,
+        chunk_len: int = 0,
+        pull_s: float = 0.5,
+        gap_threshold_s: float | None = None,
+        ambiguity_wait_s: float = AMBIGUITY_WAIT_S,
+        presence_check_s: float = 1.0,
+    ):
+        if not (name or type or source_id):
+            raise ValueError("an LSL source needs a stream name (or a type or source_id) to find")
+        for label, value in (("timeout", timeout), ("max_buffer_s", max_buffer_s)):
+            if not (value > 0 and math.isfinite(value)):
+                raise ValueError(f"{label} must be a positive number of seconds, got {value}")
+        if not (pull_s > 0 and math.isfinite(pull_s)):
+            raise ValueError(f"pull_s must be a positive number of seconds, got {pull_s}")
+        if channels is not None and not 1 <= channels <= MAX_CHANNELS:
+            raise ValueError(f"channels must be within 1..{MAX_CHANNELS}, got {channels}")
+        if rate is not None and not (rate >= 0 and math.isfinite(rate)):
+            raise ValueError(f"rate must be >= 0 Hz (0 for irregular streams), got {rate}")
+        if chunk_len < 0:
+            raise ValueError(
+                f"chunk_len must be >= 0 samples (0: as the sender chunks), got {chunk_len}"
+            )
+        self.name, self.type, self.source_id = name, type, source_id
+        self.timeout = float(timeout)
+        self.expected_channels, self.expected_rate = channels, rate
+        self.clock_correction, self.dejitter = bool(clock_correction), bool(dejitter)
+        self.max_buffer_s = float(max_buffer_s)
+        self.chunk_len = int(chunk_len)
+        self.pull_s = float(pull_s)
+        self.gap_threshold_s = gap_threshold_s
+        self.ambiguity_wait_s = float(ambiguity_wait_s)
+        self.presence_check_s = float(presence_check_s)
+        self.stats = SourceStats()
+        self.announcement: Announcement | None = None
+        self._info: StreamInfo | None = None
+        self._locked_source_id: str | None = source_id
+        self._inlet: Any = None
+        self._buffer: np.ndarray | None = None
+        self._max_samples = 0
+        self._empty: tuple[np.ndarray, np.ndarray] | None = None
+        self._last_ts: float | None = None
+        self._gap_s = math.inf
+        # Presence probing: some outlets (older liblsl) leave without closing the connection,
+        # so a quiet inlet checks in the background whether its outlet is still there.
+        self._generation = 0
+        self._last_data = -math.inf
+        self._last_probe = -math.inf
+        self._probe: threading.Thread | None = None
+        self._vanished = False
+
+    # -- the Source port -------------------------------------------------------------------
+
+    @property
+    def info(self) -> StreamInfo | None:
+        """The stream's info from the last connect(); None before the first (LSL only knows
+        a stream's shape once it is found)."""
+        return self._info
+
+    @property
+    def connected(self) -> bool:
+        return self._inlet is not None
+
+    def connect(self, timeout: float | None = None) -> StreamInfo:
+        """Find the stream and subscribe within `timeout` s; TimeoutError if it is not there.
+
+        Raises StreamRefused (a ValueError) for absurd or unexpected geometry, a string stream,
+        several different streams matching, or a reconnect to a stream that changed shape.
+        """
+        budget = self.timeout if timeout is None else float(timeout)
+        if not budget > 0:
+            raise ValueError(f"connect timeout must be positive, got {timeout}")
+        self._close_inlet()
+        deadline = time.monotonic() + budget
+        query = (self.name, self.type, self._locked_source_id)
+        handles = self.binding.resolve(*query, budget)
+        if len(handles) == 1 and not self._locked_source_id:
+            # The resolver returns at the first answer; give a same-named twin a moment to
+            # answer too, so two devices are never mixed up silently.
+            wait = min(self.ambiguity_wait_s, max(0.0, deadline - time.monotonic()))
+            if wait > 0:
+                handles += self.binding.resolve(*query, wait, minimum=2)
+        if not handles:
+            raise TimeoutError(
+                f"no LSL stream with {describe_query(*query)} appeared within {budget:g} s. "
+                "Check that the device software is streaming, that the name is spelled as "
+                "`hexloop streams` lists it, and that this machine can see the sender "
+                "(docs/lsl.md)."
+            )
+        announcement, handle = self._choose(handles)
+        self._refuse_if_unusable(announcement)
+        inlet = self.binding.open_inlet(
+            handle,
+            max_buffer_s=max(1, math.ceil(self.max_buffer_s)),
+            chunk_len=self.chunk_len,
+            clock_correction=self.clock_correction,
+            dejitter=self.dejitter,
+            timeout=max(0.05, deadline - time.monotonic()),
+        )
+        try:
+            remaining = max(0.05, deadline - time.monotonic())
+            labels, units = self.binding.channel_metadata(inlet, remaining)
+            if self.clock_correction:
+                # The first estimate takes a few round trips; take it here, not in read().
+                self.binding.time_correction(inlet, max(0.05, deadline - time.monotonic()))
+        except self.binding.lost_errors as exc:
+            self.binding.close_inlet(inlet)
+            raise SourceLost(
+                f"LSL stream {announcement.name!r} went away while connecting"
+            ) from exc
+        except BaseException:
+            self.binding.close_inlet(inlet)
+            raise
+        count, name = announcement.channel_count, announcement.name
+        info = StreamInfo(
+            name,
+            count,
+            announcement.sampling_rate,
+            announcement.format,
+            channel_names=_clean_labels(labels, count, "ch{}", "labels", name) or (),
+            units=_clean_labels(units, count, "", "units", name) or (),
+            type=announcement.type,
+            source_id=announcement.source_id,
+        )
+        self._adopt(info, announcement, inlet)
+        return info
+
+    def read(self) -> tuple[np.ndarray, np.ndarray]:
+        """What arrived since the last call, as fresh arrays; never waits."""
+        inlet = self._inlet
+        if inlet is None:
+            raise SourceLost(f"LSL stream {self._query()} is not connected; connect() first")
+        try:
+            if self._vanished:
+                raise _Vanished
+            data, ts = self.binding.pull(inlet, self._buffer, self._max_samples)
+        except (*self.binding.lost_errors, _Vanished) as exc:
+            self._close_inlet()
+            self.stats.losses += 1
+            log.warning("LSL stream %r went away; waiting for it to come back", self._query())
+            raise SourceLost(
+                f"LSL stream {self._query()} went away (sender closed, crashed or unreachable)"
+            ) from exc
+        n = len(ts)
+        if n == 0:
+            self._maybe_probe()
+            return self._empty
+        self._last_data = time.monotonic()
+        data = np.array(data[:n], copy=True)  # the pull memory is reused by the next call
+        ts = np.array(ts[:n], dtype=np.float64, copy=True)
+        self._tidy_timestamps(ts)
+        self.stats.samples += n
+        return data, ts
+
+    def disconnect(self) -> None:
+        """Unsubscribe and release the inlet; the info and identity stay for a later connect."""
+        self._close_inlet()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _query(self) -> str:
+        return describe_query(self.name, self.type, self._locked_source_id)
+
+    def _choose(self, handles: list[Any]) -> tuple[Announcement, Any]:
+        found: dict[str, tuple[Announcement, Any]] = {}
+        for handle in handles:
+            announcement = self.binding.announce(handle)
+            found.setdefault(announcement.uid or str(len(found)), (announcement, handle))
+        candidates = list(found.values())
+        ids = {a.source_id for a, _ in candidates}
+        if len(ids) > 1 or (ids == {""} and len(candidates) > 1):
+            listed = "; ".join(
+                f"source_id={a.source_id!r} on {a.host or '?'}" for a, _ in candidates
+            )
+            raise StreamRefused(
+                f"{len(candidates)} different LSL streams match {self._query()} ({listed}). "
+                "Pass source_id= (or a more specific name or type) to choose one."
+            )
+        # Several live outlets with one source_id: a restarted sender beats a stale one.
+        return max(candidates, key=lambda pair: pair[0].created_at)
+
+    def _refuse_if_unusable(self, a: Announcement) -> None:
+        where = f"LSL stream {a.name!r} on {a.host or 'an unknown host'}"
+        if a.format not in LSL_FORMATS.values() or a.format == "string":
+            raise StreamRefused(
+                f"{where} carries {a.format} values; hexloop reads numeric streams only "
+                "(markers go through a marker inlet, not a Source)"
+            )
+        # Judge the announced geometry without building a StreamInfo (which would raise).
+        probe = SimpleNamespace(
+            name=a.name,
+            channel_count=a.channel_count,
+            sampling_rate=a.sampling_rate,
+            dtype=a.format,
+            channel_names=(),
+            units=(),
+        )
+        problems = geometry_problems(probe)
+        if self.expected_channels is not None and a.channel_count != self.expected_channels:
+            problems.append(
+                f"it has {a.channel_count} channels but this source expects "
+                f"{self.expected_channels}; check which device is streaming or fix `channels`"
+            )
+        if self.expected_rate is not None and a.sampling_rate != self.expected_rate:
+            problems.append(
+                f"it runs at {a.sampling_rate:g} Hz but this source expects "
+                f"{self.expected_rate:g} Hz; check the device settings or fix `rate`"
+            )
+        old = self._info
+        if old is not None:
+            changed = [
+                f"{what} {was} -> {now}"
+                for what, was, now in (
+                    ("channels", old.channel_count, a.channel_count),
+                    ("rate", old.sampling_rate, a.sampling_rate),
+                    ("format", old.dtype, a.format),
+                )
+                if was != now
+            ]
+            if changed:
+                problems.append(
+                    "it came back with a different shape (" + ", ".join(changed) + "); "
+                    "restart the stream in hexloop so buffers and recordings match"
+                )
+        if problems:
+            raise StreamRefused(f"{where} was refused: " + "; ".join(problems))
+
+    def _adopt(self, info: StreamInfo, announcement: Announcement, inlet: Any) -> None:
+        dtype = info.np_dtype
+        per_sample = info.channel_count * dtype.itemsize
+        rate = info.sampling_rate
+        wanted = math.ceil(rate * self.pull_s) if rate > 0 else 1024
+        self._max_samples = max(1, min(wanted, PULL_BUFFER_BYTES // per_sample))
+        buffer = self._buffer
+        if (
+            buffer is None
+            or buffer.shape != (self._max_samples, info.channel_count)
+            or buffer.dtype != dtype
+        ):
+            self._buffer = np.empty((self._max_samples, info.channel_count), dtype=dtype)
+            empty = np.empty((0, info.channel_count), dtype=dtype)
+            empty_ts = np.empty(0, dtype=np.float64)
+            empty.flags.writeable = empty_ts.flags.writeable = False
+            self._empty = (empty, empty_ts)
+        threshold = self.gap_threshold_s
+        if threshold is None:
+            threshold = max(10.0 / rate, 0.05) if rate > 0 else math.inf
+        self._gap_s = threshold
+        if announcement.source_id:
+            self._locked_source_id = announcement.source_id
+        if self._info is not None:
+            log.info("LSL stream %r is back (reconnect %d)", info.name, self.stats.connects)
+        self._info, self.announcement, self._inlet = info, announcement, inlet
+        self._last_data = self._last_probe = time.monotonic()
+        self.stats.connects += 1
+
+    def _tidy_timestamps(self, ts: np.ndarray) -> None:
+        """Keep time non-decreasing (clock-correction updates can step back) and count gaps."""
+        last = self._last_ts
+        steps = np.diff(ts)
+        if (last is not None and ts[0] < last) or (steps.size and steps.min() < 0):
+            before = ts.copy()
+            if last is not None and ts[0] < last:
+                ts[0] = last
+            np.maximum.accumulate(ts, out=ts)
+            self.stats.reordered += int(np.count_nonzero(ts != before))
+            steps = np.diff(ts)
+        if last is not None:
+            first_step = ts[0] - last
+            if first_step > self._gap_s:
+                self.stats.gaps += 1
+                self.stats.gap_s += first_step
+        if steps.size:
+            big = steps > self._gap_s
+            if big.any():
+                self.stats.gaps += int(np.count_nonzero(big))
+                self.stats.gap_s += float(steps[big].sum())
+        self._last_ts = float(ts[-1])
+
+    def _maybe_probe(self) -> None:
+        """Quiet for a while: ask, off this thread, whether our outlet still exists."""
+        if self.presence_check_s <= 0:
+            return
+        now = time.monotonic()
+        quiet_since = max(self._last_data, self._last_probe)
+        if now - quiet_since < self.presence_check_s:
+            return
+        if self._probe is not None and self._probe.is_alive():
+            return
+        self._last_probe = now
+        self.stats.probes += 1
+        self._probe = threading.Thread(
+            target=self._check_presence,
+            args=(self._generation, self.announcement),
+            name=f"lsl-probe-{self.announcement.name}",
+            daemon=True,
+        )
+        self._probe.start()
+
+    def _check_presence(self, generation: int, announcement: Announcement) -> None:
+        try:
+            present = self.binding.present(announcement, PROBE_TIMEOUT_S)
+        except Exception:  # a failed probe proves nothing
+            log.debug("LSL presence probe failed", exc_info=True)
+            return
+        if not present and generation == self._generation:
+            self._vanished = True
+
+    def _close_inlet(self) -> None:
+        self._generation += 1
+        self._vanished = False
+        inlet, self._inlet = self._inlet, None
+        if inlet is not None:
+            try:
+                self.binding.close_inlet(inlet)
+            except Exception:  # closing a dead inlet must not hide why it died
+                log.debug("closing the LSL inlet failed", exc_info=True)
+
+    def __repr__(self) -> str:
+        state = "connected" if self._inlet is not None else "not connected"
+        return f"{type(self).__name__}({self._query()}, {state})"
+
+
+class LslTransport:
+    """A Transport publishing one float32 LSL sample per send(); subclasses pick the binding.
+
+    The outlet appears on open() with the given channel labels (channel type `misc`, so MNE
+    clients accept it) and disappears on close().
+    """
+
+    binding_name: ClassVar[str] = "lsl"
+
+    def __init__(
+        self,
+        name: str = "hexloop-predictions",
+        *,
+        type: str = "Predictions",
+        source_id: str | None = None,
+        max_buffer_s: float = 1.0,
+        channel_type: str = "misc",
+    ):
+        if not name:
+            raise ValueError("an LSL outlet needs a non-empty stream name")
+        if not (max_buffer_s > 0 and math.isfinite(max_buffer_s)):
+            raise ValueError(f"max_buffer_s must be a positive number, got {max_buffer_s}")
+        self.name, self.type = name, type
+        self.source_id = source_id if source_id is not None else f"hexloop:{name}"
+        self.max_buffer_s = float(max_buffer_s)
+        self.channel_type = channel_type
+        self.channels: tuple[str, ...] = ()
+        self._outlet: Any = None
+        self._sample: np.ndarray | None = None
+        self._closed = False
+
+    def open(self, channels: Sequence[str], rate: float) -> None:
+        names = tuple(str(c) for c in channels)
+        if not names:
+            raise ValueError(f"LSL outlet {self.name!r} needs at least one channel name")
+        if len(set(names)) != len(names):
+            raise ValueError(f"LSL outlet {self.name!r}: channel names repeat: {list(names)}")
+        if len(names) > MAX_CHANNELS:
+            raise ValueError(
+                f"LSL outlet {self.name!r}: {len(names)} channels, at most {MAX_CHANNELS}"
+            )
+        rate = float(rate)
+        if not (rate >= 0 and math.isfinite(rate)):
+            raise ValueError(f"LSL outlet {self.name!r}: rate must be >= 0 Hz, got {rate}")
+        if self._outlet is not None:  # reopened: the old outlet goes before the new one appears
+            old, self._outlet = self._outlet, None
+            self._destroy(old)
+            del old
+        self._outlet = self._create(names, rate)
+        self.channels = names
+        self._sample = np.zeros(len(names), dtype=np.float32)
+        self._closed = False
+
+    def send(self, sample: np.ndarray, timestamp: float) -> None:
+        outlet = self._outlet
+        if outlet is None:
+            state = "closed" if self._closed else "not opened yet"
+            raise RuntimeError(f"send() on LSL outlet {self.name!r}, which is {state}")
+        values = np.asarray(sample)
+        if values.shape != self._sample.shape:
+            raise ValueError(
+                f"LSL outlet {self.name!r} has {len(self.channels)} channels "
+                f"{list(self.channels)}; got a sample of shape {values.shape}"
+            )
+        np.copyto(self._sample, values, casting="unsafe")
+        stamp = float(timestamp)
+        self._push(outlet, self._sample, stamp if math.isfinite(stamp) else 0.0)
+
+    def close(self) -> None:
+        outlet, self._outlet = self._outlet, None
+        self._closed = True
+        if outlet is not None:
+            self._destroy(outlet)
+
+    @property
+    def has_consumers(self) -> bool:
+        return self._outlet is not None and self._consumers(self._outlet)
+
+    # binding hooks
+    def _create(self, channels: tuple[str, ...], rate: float) -> Any:
+        raise NotImplementedError
+
+    def _push(self, outlet: Any, sample: np.ndarray, timestamp: float) -> None:
+        raise NotImplementedError
+
+    def _destroy(self, outlet: Any) -> None:
+        raise NotImplementedError
+
+    def _consumers(self, outlet: Any) -> bool:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        state = "open" if self._outlet is not None else "closed"
+        return f"{type(self).__name__}(name={self.name!r}, {state})"

@@ -1,0 +1,235 @@
+"""The pylsl and mne-lsl sources against real outlets on loopback: same behaviour from both."""
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pylsl")
+pytest.importorskip("mne_lsl")
+
+sys.path.insert(0, str(Path(__file__).parent))
+from lsl_helpers import (  # noqa: E402
+    device,
+    drain,
+    other,
+    outlet,
+    read_at_least,
+    read_until_lost,
+    unique,
+)
+
+from hexloop.adapters.lsl_common import StreamRefused  # noqa: E402
+from hexloop.adapters.mne_lsl import MneLslSource  # noqa: E402
+from hexloop.adapters.pylsl import PylslSource  # noqa: E402
+from hexloop.ports.contracts import check_source  # noqa: E402
+from hexloop.ports.source import SourceLost  # noqa: E402
+
+SOURCES = {"pylsl": PylslSource, "mne_lsl": MneLslSource}
+
+
+@pytest.fixture(params=sorted(SOURCES))
+def binding(request) -> str:
+    return request.param
+
+
+def make(binding: str, name: str, **options):
+    options.setdefault("clock_correction", False)  # its first estimate costs ~0.6 s
+    options.setdefault("ambiguity_wait_s", 0.0)  # only the twin test needs that 0.75 s
+    return SOURCES[binding](name, **options)
+
+
+def test_contract_against_the_simulated_device(binding):
+    with device(channels=6, rate=1000.0) as dev:
+        info = check_source(lambda: SOURCES[binding](dev.name), min_samples=300, timeout=5.0)
+    assert (info.name, info.channel_count, info.sampling_rate) == (dev.name, 6, 1000.0)
+    assert info.dtype == "float32" and info.type == "EMG"
+    assert info.units == ("V",) * 6
+    assert info.source_id == dev.source_id
+
+
+@pytest.mark.parametrize("fmt", ["float32", "int16"])
+def test_reads_the_other_bindings_outlet_exactly(binding, fmt):
+    name = unique()
+    labels, units = ["thumb", "index", "pinky"], ["uV", "uV", "mV"]
+    with outlet(
+        other(binding), name, 3, 250.0, fmt, unique("sid"), labels=labels, units=units
+    ) as out:
+        source = make(binding, name)
+        info = source.connect(5.0)
+        try:
+            assert info.channel_names == tuple(labels) and info.units == tuple(units)
+            assert info.dtype == fmt and info.sampling_rate == 250.0
+            sent = (np.arange(300 * 3).reshape(300, 3) % 1000).astype(fmt)
+            stamps = 1000.0 + np.arange(300) / 250.0
+            for k in range(0, 300, 50):
+                out.push(sent[k : k + 50], stamps[k : k + 50])
+            data, ts = read_at_least(source, 300)
+        finally:
+            source.disconnect()
+    assert data.dtype == np.dtype(fmt)
+    np.testing.assert_array_equal(data, sent)
+    np.testing.assert_array_equal(ts, stamps)
+    assert source.stats.samples == 300 and source.stats.gaps == 0
+
+
+def test_clock_correction_keeps_local_timestamps(binding):
+    with device(channels=2, rate=500.0) as dev:
+        source = SOURCES[binding](dev.name, clock_correction=True, dejitter=True)
+        source.connect(5.0)
+        try:
+            _, ts = read_at_least(source, 100)
+            now = time.monotonic()
+        finally:
+            source.disconnect()
+    # Same machine: corrected stamps stay on this clock, just behind "now".
+    assert now - 1.0 < ts[-1] <= now + 0.01
+    assert np.all(np.diff(ts) >= 0)
+
+
+@pytest.mark.parametrize(
+    ("channels", "rate", "fragment"),
+    [(5000, 10.0, "channel count 5000 is outside 1..4096"), (2, 200_000.0, "200000")],
+)
+def test_refuses_absurd_geometry_before_allocating(binding, channels, rate, fragment):
+    name = unique()
+    with outlet(other(binding), name, channels, rate):
+        source = make(binding, name)
+        with pytest.raises(StreamRefused, match=fragment) as refused:
+            source.connect(5.0)
+    assert name in str(refused.value)
+    assert not source.connected  # no inlet was made, nothing was allocated for it
+
+
+def test_refuses_a_stream_that_is_not_the_expected_one(binding):
+    name = unique()
+    with outlet(other(binding), name, 4, 100.0):
+        with pytest.raises(StreamRefused, match="4 channels but this source expects 8"):
+            make(binding, name, channels=8).connect(5.0)
+        with pytest.raises(StreamRefused, match="100 Hz but this source expects 2048 Hz"):
+            make(binding, name, rate=2048.0).connect(5.0)
+
+
+def test_refuses_a_marker_stream(binding):
+    name = unique()
+    with outlet(other(binding), name, 1, 0.0, "string"):
+        with pytest.raises(StreamRefused, match="numeric streams only"):
+            make(binding, name).connect(5.0)
+
+
+def test_a_missing_stream_times_out_with_advice(binding):
+    name = unique("nobody")
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match=name) as missing:
+        make(binding, name).connect(0.3)
+    assert time.monotonic() - started < 2.0
+    assert "hexloop streams" in str(missing.value)
+
+
+def test_two_devices_with_one_name_are_not_mixed_up(binding):
+    name = unique()
+    first, second = unique("sid-a"), unique("sid-b")
+    with outlet(other(binding), name, 2, 100.0, source_id=first):
+        with outlet(other(binding), name, 2, 100.0, source_id=second):
+            with pytest.raises(StreamRefused, match="source_id=") as refused:
+                SOURCES[binding](name, clock_correction=False).connect(5.0)
+            assert first in str(refused.value) and second in str(refused.value)
+            chosen = make(binding, name, source_id=second)
+            assert chosen.connect(5.0).source_id == second
+            chosen.disconnect()
+
+
+def test_recovers_when_the_same_outlet_comes_back(binding):
+    name, sid = unique(), unique("sid")
+    source = make(binding, name)
+    with device(name, channels=4, rate=1000.0, source_id=sid, wait_for_consumer=True) as dev:
+        first = source.connect(5.0)
+        _, before = read_at_least(source, 200)
+        dev.stop_publishing()  # silent but still there: stalled, not lost
+        quiet_until = time.monotonic() + 2.0
+        while time.monotonic() < quiet_until:
+            source.read()  # a probe finds the outlet: no SourceLost
+            time.sleep(0.01)
+        assert source.stats.probes >= 1 and source.connected
+    read_until_lost(source)  # the outlet left: read() says so
+    assert not source.connected and source.stats.losses == 1
+    with pytest.raises(TimeoutError):
+        source.connect(0.2)  # nothing to reconnect to yet
+    time.sleep(0.3)
+    with device(name, channels=4, rate=1000.0, source_id=sid, wait_for_consumer=True):
+        assert source.connect(5.0) == first
+        _, after = read_at_least(source, 200)
+    source.disconnect()
+    assert after[0] - before[-1] > 0.3  # the outage is a visible jump in time
+    assert source.stats.gaps >= 1 and source.stats.gap_s > 0.3
+    assert source.stats.connects == 2
+
+
+def test_a_stream_that_comes_back_reshaped_is_refused(binding):
+    name, sid = unique(), unique("sid")
+    source = make(binding, name)
+    with outlet(other(binding), name, 4, 100.0, source_id=sid):
+        source.connect(5.0)
+    read_until_lost(source)
+    with outlet(other(binding), name, 6, 100.0, source_id=sid):
+        with pytest.raises(StreamRefused, match=r"different shape \(channels 4 -> 6\)"):
+            source.connect(5.0)
+
+
+def test_a_slow_reader_never_gets_old_data(binding):
+    with device(channels=8, rate=1000.0, wait_for_consumer=True) as dev:
+        source = make(binding, dev.name, max_buffer_s=1.0)
+        source.connect(5.0)
+        time.sleep(2.0)  # the consumer stalls; the inlet keeps only the newest second
+        dev.stop_publishing()
+        stalled_until = time.monotonic()
+        data, ts = drain(source)
+        source.disconnect()
+    assert stalled_until - ts[0] < 1.3  # not the 2 s backlog, only the newest second
+    assert stalled_until - ts[-1] < 0.2
+    assert len(ts) < 1300 and dev.samples_sent > 1800
+
+
+def test_usage_errors_are_explained(binding):
+    cls = SOURCES[binding]
+    with pytest.raises(ValueError, match="needs a stream name"):
+        cls()
+    with pytest.raises(ValueError, match="timeout"):
+        cls("x", timeout=0)
+    source = cls("never-connected")
+    assert source.info is None  # unknown until the stream is found
+    with pytest.raises(SourceLost, match="not connected"):
+        source.read()
+    source.disconnect()  # harmless before connect
+
+
+def test_the_application_stream_stalls_and_recovers(binding):
+    from hexloop.application.stream import Stream, StreamStatus
+
+    name, sid = unique(), unique("sid")
+    stream = Stream("emg", make(binding, name), connect_timeout=1.0, stall_s=0.3)
+
+    def wait(condition, timeout=6.0):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"stream health stayed {stream.health}"
+            time.sleep(0.02)
+
+    try:
+        with device(name, channels=4, rate=500.0, source_id=sid):
+            stream.start()
+            wait(lambda: stream.health.samples > 100)
+            assert stream.health.status is StreamStatus.STREAMING
+        wait(lambda: stream.health.status is StreamStatus.STALLED)  # the outlet went away
+        seen = stream.health.samples
+        time.sleep(0.3)
+        with device(name, channels=4, rate=500.0, source_id=sid):
+            wait(lambda: stream.health.samples > seen + 100)
+            health = stream.health
+    finally:
+        stream.stop(timeout=2.0)
+    assert health.status is StreamStatus.STREAMING
+    assert health.reconnects >= 1
+    assert health.lost > 100  # the outage shows as missing samples
