@@ -5,6 +5,7 @@ Zarr and publishes its LSL clock on loopback; frame_at finds frames; crashes are
 import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -65,6 +66,15 @@ def live_children() -> set[int]:
         if int(fields[1]) == me and fields[0] != "Z":
             found.add(int(entry))
     return found
+
+
+def process_alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie (an orphan's zombie may never be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def wait_for(predicate, timeout=10.0, step=0.02):
@@ -367,6 +377,35 @@ def test_set_recording_dir_moves_frames_into_the_session_and_back(bridges, video
     assert len(during) > 0 and np.all(np.diff(around) > 0)
     assert np.any(around < during[0]) and np.any(around > during[-1])
     assert not np.any((around >= during[0]) & (around <= during[-1]))
+
+
+def test_an_orphaned_child_finishes_its_output_and_exits_when_the_app_is_killed(video, tmp_path):
+    name = unique_name()
+    app_code = (
+        "import sys, time\n"
+        "from hexloop.adapters.opencv import WebCamBridge\n"
+        f"b = WebCamBridge({name!r}, {video!r}, {str(tmp_path / 'cam.zarr')!r}, fps=60, "
+        f"loop=True, chunk_frames=10, log_dir={str(tmp_path)!r})\n"
+        "b.start()\n"
+        "print(b.status.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    app = subprocess.Popen([sys.executable, "-c", app_code], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(app.stdout.readline())
+        log = tmp_path / f"{name}.stderr.log"
+        assert wait_for(lambda: log.exists() and "capturing" in log.read_text())
+        time.sleep(0.5)
+        app.kill()  # no cleanup, no atexit: the child must notice on its own
+        app.wait(5)
+    finally:
+        app.kill()
+        app.stdout.close()
+    assert wait_for(lambda: not process_alive(child), timeout=5.0), "the orphan kept running"
+    last = log.read_text().splitlines()[-1]
+    assert "its parent process went away" in last
+    count = int(re.search(r"; (\d+) frames in ", last).group(1))
+    assert len(RecordedFrames(tmp_path / "cam.zarr")) == count > 0
 
 
 def test_the_stall_watchdog_ignores_time_spent_waiting_for_the_disk(tmp_path):
