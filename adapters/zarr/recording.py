@@ -8,6 +8,7 @@ failing or slow disk sets `error` at once and recording goes on, keeping everyth
 from __future__ import annotations
 
 import atexit
+import collections
 import datetime as dt
 import os
 import queue
@@ -47,6 +48,8 @@ COMPRESSIONS = ("zstd", None)
 MAX_BLOCK_BYTES = 64 * 2**20
 #: Block length of irregular-rate streams (rate 0), in samples.
 IRREGULAR_BLOCK = 256
+#: Blocks per stream kept allocated for reuse (the one filling is extra).
+SPARE_BLOCKS = 2
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -112,15 +115,34 @@ class _StreamWriter:
         self.data_array, self.ts_array = data_array, ts_array
         self.lock = threading.Lock()
         self.closed = False
+        # Blocks are reused, never freed while recording: fresh memory would page-fault on the
+        # acquisition thread and freeing it stalls every thread's page faults for milliseconds.
+        self._spare: collections.deque = collections.deque()
+        for _ in range(SPARE_BLOCKS):
+            self.recycle(*self._allocate())
         self._new_staging()
         self.received = 0  # samples given to append
         self.written = 0  # samples on disk (writer thread only)
         self.dropped = 0  # samples that will never reach the disk
 
+    def _allocate(self) -> tuple[np.ndarray, np.ndarray]:
+        data = np.empty((self.block, self.info.channel_count), self.info.np_dtype)
+        ts = np.empty(self.block, np.float64)
+        data.fill(0)  # touch every page now, not on the acquisition thread
+        ts.fill(0)
+        return data, ts
+
     def _new_staging(self) -> None:
-        self.staging = np.empty((self.block, self.info.channel_count), self.info.np_dtype)
-        self.staging_ts = np.empty(self.block, np.float64)
+        try:
+            self.staging, self.staging_ts = self._spare.popleft()
+        except IndexError:
+            self.staging, self.staging_ts = self._allocate()
         self.fill = 0
+
+    def recycle(self, data: np.ndarray, ts: np.ndarray) -> None:
+        """Give a written block back for reuse (any thread; deque appends are atomic)."""
+        if len(self._spare) < SPARE_BLOCKS:
+            self._spare.append((data, ts))
 
 
 _STOP = object()
@@ -395,6 +417,7 @@ class ZarrRecording:
             finally:
                 with self._backlog_lock:
                     self._backlog_bytes -= nbytes
+            writer.recycle(data, ts)
             if labels_dirty and self._queue.empty():
                 self._sync_labels()
                 labels_dirty = False
