@@ -1,0 +1,360 @@
+"""ImGuiRenderer: the Renderer port as a docking imgui-bundle window on the main thread.
+
+It lays out the built-in panels (streams, one signal viewer per stream, recording, pipelines,
+predictions, bridges, log, status bar) plus one window per `@app.ui` function, remembers the
+user's arrangement in an ini file kept outside the working directory, and returns when the
+window closes or the app asks to exit. A panel that raises is logged once and the frame goes on.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from imgui_bundle import hello_imgui, imgui, immapp
+from imgui_bundle.imgui import internal as imgui_internal
+from imgui_bundle.implot import internal as implot_internal
+
+from . import panels
+from .state import gui_state
+
+#: Environment variable naming the layout file; the `ini_path` argument wins over it.
+INI_ENV = "HEXLOOP_GUI_INI"
+
+#: Dock spaces of the default layout (used the first time, or after View > Restore layout).
+CONTROL, RECORD, PIPELINE, LOG, OUTPUT, USER, MAIN = (
+    "ControlSpace", "RecordSpace", "PipelineSpace", "LogSpace", "OutputSpace", "UserSpace",
+    "MainDockSpace",
+)
+
+ScriptFn = Callable[[Any], None]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]+", "-", text).strip("-").lower() or "hexloop"
+
+
+def user_config_dir() -> Path:
+    """The per-user configuration folder for hexloop on this platform."""
+    if sys.platform.startswith("win"):
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "hexloop"
+
+
+def default_ini_path(title: str) -> Path | None:
+    """Where the layout of a window titled `title` is kept.
+
+    $HEXLOOP_GUI_INI if set ("none" or "off" keeps no layout file), else one file per title in
+    the user config folder (~/.config/hexloop/ on Linux).
+    """
+    env = os.environ.get(INI_ENV)
+    if env is not None and env.strip():
+        if env.strip().lower() in ("none", "off", "0"):
+            return None
+        return Path(env).expanduser()
+    return user_config_dir() / f"{_slug(title)}.ini"
+
+
+class ImGuiRenderer:
+    """The hexloop window. `App.run(ImGuiRenderer())` blocks on the main thread until it closes.
+
+    title: window title (default "hexloop - <app name>"); size: (width, height) in pixels;
+    ini_path: layout file (default: see `default_ini_path`; False keeps none); fps_idle: frame
+    rate when nothing moves and no input arrives (0 renders at full rate, fit for live signals);
+    fps_max: frame rate cap (0: none); tile_signals: one viewer above the other instead of tabs
+    (default: tiled up to 4 streams). `script(test_ctx)` runs under imgui's test engine
+    (tests, screenshots); with `exit_after_script` the window closes when it returns.
+    """
+
+    def __init__(
+        self,
+        title: str | None = None,
+        size: Sequence[int] = (1440, 900),
+        ini_path: str | os.PathLike | bool | None = None,
+        fps_idle: float = 0.0,
+        fps_max: float = 60.0,
+        script: ScriptFn | None = None,
+        exit_after_script: bool = True,
+        vsync: bool = True,
+        tile_signals: bool | None = None,
+    ):
+        if len(tuple(size)) != 2 or min(int(v) for v in size) < 200:
+            raise ValueError(f"size must be (width, height) of at least 200 pixels, got {size!r}")
+        if fps_idle < 0 or fps_max < 0:
+            raise ValueError("fps_idle and fps_max must be >= 0 (0: no limit)")
+        self.title = title
+        self.size = (int(size[0]), int(size[1]))
+        self.ini_path = ini_path
+        self.fps_idle = float(fps_idle)
+        self.fps_max = float(fps_max)
+        self.vsync = vsync
+        self.tile_signals = tile_signals
+        self.script = script
+        self.exit_after_script = exit_after_script
+        self.frames = 0
+        self.frame_times: list[float] = []  # seconds between frames, kept while `timing`
+        self.timing = False
+        self.script_error: BaseException | None = None
+        self.script_status: str | None = None  # the test engine's verdict: "success", "error"...
+        self.script_log = ""
+        self._target: Any = None
+        self._params: Any = None
+        self._windows: set[str] = set()
+        self._signal_spaces: dict[str, str] = {}
+        self._status_at = 0.0
+        self._last_frame: float | None = None
+
+    # --- public ---------------------------------------------------------------------------
+    def resolved_ini_path(self, title: str) -> Path | None:
+        if self.ini_path is False:
+            return None
+        if self.ini_path not in (None, True):
+            return Path(self.ini_path).expanduser()
+        return default_ini_path(title)
+
+    def run(self, target) -> None:
+        """Open the window and draw until it closes or `target.exit_requested`."""
+        self._target = target
+        self._windows = set()
+        params = self._runner_params(target)
+        addons = immapp.AddOnsParams(with_implot=True)
+        try:
+            if self.script is not None:
+                self._run_script(params, addons)
+            else:
+                immapp.run(params, addons)
+        finally:
+            target.request_exit()
+            self._finish_tasks(target.ctx)
+            self._params = None
+        if self.script_error is not None:
+            raise self.script_error
+
+    # --- setup ----------------------------------------------------------------------------
+    def _runner_params(self, target) -> Any:
+        ctx = target.ctx
+        title = self.title or f"hexloop - {getattr(ctx.app, 'name', 'app')}"
+        params = hello_imgui.RunnerParams()
+        self._params = params
+        params.app_window_params.window_title = title
+        params.app_window_params.window_geometry.size = self.size
+        params.app_window_params.restore_previous_geometry = True
+
+        ini = self.resolved_ini_path(title)
+        if ini is None:
+            params.ini_disable = True
+        else:
+            ini = ini.resolve()
+            ini.parent.mkdir(parents=True, exist_ok=True)
+            params.ini_folder_type = hello_imgui.IniFolderType.absolute_path
+            params.ini_filename = str(ini)
+        self.ini_file = ini
+
+        window = params.imgui_window_params
+        window.default_imgui_window_type = (
+            hello_imgui.DefaultImGuiWindowType.provide_full_screen_dock_space)
+        window.show_menu_bar = True
+        window.show_status_bar = True
+        window.show_status_fps = False  # the status panel shows it beside the state
+        window.remember_status_bar_settings = False
+
+        idling = params.fps_idling
+        idling.enable_idling = self.fps_idle > 0
+        idling.fps_idle = self.fps_idle
+        idling.fps_max = self.fps_max
+        idling.vsync_to_monitor = self.vsync
+
+        params.callbacks.show_gui = self._each_frame
+        params.callbacks.show_status = self._guarded("status bar", panels.status_bar)
+        params.docking_params.docking_splits = self._splits(ctx, target)
+        params.docking_params.dockable_windows = self._initial_windows(ctx, target)
+        return params
+
+    def _splits(self, ctx, target) -> list:
+        def split(initial, new, direction, ratio):
+            s = hello_imgui.DockingSplit()
+            s.initial_dock, s.new_dock, s.direction, s.ratio = initial, new, direction, ratio
+            return s
+
+        d = imgui.Dir
+        splits = [
+            split(MAIN, CONTROL, d.left, 0.3),
+            split(MAIN, LOG, d.down, 0.22),
+            split(CONTROL, RECORD, d.down, 0.72),
+            split(RECORD, PIPELINE, d.down, 0.55),
+        ]
+        if ctx.pipelines or target.ui_functions:
+            splits.append(split(MAIN, OUTPUT, d.right, 0.3))
+        if ctx.pipelines and target.ui_functions:
+            splits.append(split(OUTPUT, USER, d.down, 0.5))
+        names = list(ctx.streams)
+        tile = self.tile_signals if self.tile_signals is not None else len(names) <= 4
+        self._signal_spaces = {name: MAIN for name in names}
+        if tile:
+            previous = MAIN
+            for i, name in enumerate(names[1:], start=1):
+                space = f"SignalSpace{i}"
+                # the new space takes all but one share of what is left above it
+                splits.append(split(previous, space, d.down, (len(names) - i) / (len(names) - i + 1)))
+                self._signal_spaces[name] = previous = space
+        return splits
+
+    def _window(self, label: str, space: str, fn: Callable[[Any], None]) -> Any:
+        w = hello_imgui.DockableWindow()
+        w.label = label
+        w.dock_space_name = space
+        w.gui_function = self._guarded(label, fn)
+        self._windows.add(label)
+        return w
+
+    def _wanted_windows(self, ctx, target) -> list[tuple[str, str, Callable[[Any], None]]]:
+        wanted = [("Streams", CONTROL, panels.streams_panel),
+                  ("Recording", RECORD, panels.recording_panel)]
+        if ctx.pipelines:
+            wanted.append(("Pipeline", PIPELINE, panels.pipeline_panel))
+            wanted.append(("Predictions", OUTPUT, panels.predictions_panel))
+        if getattr(ctx, "bridges", None):
+            wanted.append(("Bridges", PIPELINE, panels.bridges_panel))
+        wanted.append(("Log", LOG, panels.log_panel))
+        for name in list(ctx.streams):
+            wanted.append((f"Signals: {name}", self._signal_spaces.get(name, MAIN),
+                           functools.partial(panels.signal_viewer, stream_name=name)))
+        user_space = USER if ctx.pipelines else OUTPUT
+        seen: dict[str, int] = {}
+        for fn in target.ui_functions:
+            base = getattr(fn, "__name__", "panel").replace("_", " ").strip() or "panel"
+            seen[base] = seen.get(base, 0) + 1
+            label = base if seen[base] == 1 else f"{base} ({seen[base]})"
+            wanted.append((label, user_space, fn))
+        return wanted
+
+    def _initial_windows(self, ctx, target) -> list:
+        return [self._window(label, space, fn)
+                for label, space, fn in self._wanted_windows(ctx, target)]
+
+    def _add_new_windows(self, ctx, target) -> None:
+        """Streams, pipelines, bridges and ui functions registered while the window is open."""
+        for label, space, fn in self._wanted_windows(ctx, target):
+            if label not in self._windows:
+                hello_imgui.add_dockable_window(self._window(label, space, fn), False)
+
+    # --- per frame ------------------------------------------------------------------------
+    def _each_frame(self) -> None:
+        target = self._target
+        now = time.perf_counter()
+        if self.timing and self._last_frame is not None:
+            self.frame_times.append(now - self._last_frame)
+        self._last_frame = now
+        self.frames += 1
+        if target.exit_requested:
+            self._params.app_shall_exit = True
+            return
+        ctx = target.ctx
+        state = gui_state(ctx)
+        state.fps = imgui.get_io().framerate
+        if now - self._status_at >= 0.25:
+            self._status_at = now
+            try:
+                target.status_line()
+            except Exception as e:  # noqa: BLE001
+                ctx.log.error_once("status line", e)
+        if self.frames % 15 == 0:
+            self._add_new_windows(ctx, target)
+
+    def _guarded(self, source: str, fn: Callable[[Any], None]) -> Callable[[], None]:
+        return lambda: call_guarded(fn, self._target.ctx, source)
+
+    # --- shutdown -------------------------------------------------------------------------
+    def _finish_tasks(self, ctx) -> None:
+        """Let a recording that is being saved finish: nothing recorded is ever lost."""
+        tasks = gui_state(ctx).tasks
+        pending = tasks.running()
+        if pending:
+            ctx.log.info("gui", f"waiting for {', '.join(pending)} to finish")
+            tasks.join()
+
+    # --- test engine ----------------------------------------------------------------------
+    def _run_script(self, params, addons) -> None:
+        from imgui_bundle.imgui import test_engine
+
+        params.use_imgui_test_engine = True
+        done = {"flag": False, "test": None}
+
+        def body(test_ctx) -> None:
+            try:
+                self.script(test_ctx)
+            except BaseException as e:  # noqa: BLE001 - re-raised after the window closes
+                self.script_error = e
+            finally:
+                done["flag"] = True
+
+        def register() -> None:
+            engine = hello_imgui.get_imgui_test_engine()
+            io = test_engine.get_io(engine)
+            io.config_run_speed = test_engine.TestRunSpeed.fast
+            io.config_log_to_tty = True
+            test = test_engine.register_test(engine, "hexloop", "script")
+            test.test_func = body
+            test_engine.queue_test(engine, test)
+            done["test"] = test
+
+        def after_frame() -> None:
+            if not done["flag"] or self.script_status is not None:
+                return
+            engine = hello_imgui.get_imgui_test_engine()
+            if not test_engine.is_test_queue_empty(engine):
+                return
+            test = done["test"]
+            self.script_status = test.output.status.name
+            self.script_log = test.output.log.get_text()
+            if self.exit_after_script:
+                self._target.request_exit()
+
+        params.callbacks.register_tests = register
+        params.callbacks.before_imgui_render = after_frame
+        immapp.run(params, addons)
+
+
+def call_guarded(fn: Callable[[Any], None], ctx: Any, source: str) -> bool:
+    """Call fn(ctx); if it raises, log the error once and close what it left open. False then."""
+    saved = imgui_internal.ErrorRecoveryState()
+    imgui_internal.error_recovery_store_state(saved)
+    try:
+        fn(ctx)
+        return True
+    except Exception as e:  # noqa: BLE001 - one broken panel must not end the window
+        ctx.log.error_once(f"gui {source}", e)
+        recover(saved)
+        return False
+
+
+def recover(saved: Any) -> None:
+    """Close what a failed panel left open (an ImPlot plot, ImGui windows, ids, styles)."""
+    io = imgui.get_io()
+    flags = (io.config_error_recovery_enable_assert, io.config_error_recovery_enable_debug_log,
+             io.config_error_recovery_enable_tooltip)
+    io.config_error_recovery_enable_assert = False
+    io.config_error_recovery_enable_debug_log = False
+    io.config_error_recovery_enable_tooltip = False
+    try:
+        try:
+            if implot_internal.get_current_plot() is not None:
+                from imgui_bundle import implot
+
+                implot.end_plot()
+        except Exception:  # noqa: BLE001, S110 - best effort; ImGui's recovery follows
+            pass
+        imgui_internal.error_recovery_try_to_recover_state(saved)
+    finally:
+        (io.config_error_recovery_enable_assert, io.config_error_recovery_enable_debug_log,
+         io.config_error_recovery_enable_tooltip) = flags
