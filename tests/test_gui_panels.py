@@ -468,10 +468,10 @@ def test_a_failing_panel_is_logged_once_and_the_frame_goes_on(frames):
     def after(ctx):
         imgui.text("still drawing")
 
+    results = []
     for _ in range(3):
-        results = []
         frames(app.ctx, lambda c: results.append(call_guarded(broken, c, "user")), after)
-        assert results == [False]
+    assert results == [False, False, False]
     errors = app.ctx.log.entries("error")
     assert len(calls) == 3 and len(errors) == 1
     assert "bug in a user panel" in errors[0].message
