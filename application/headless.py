@@ -15,6 +15,7 @@ class HeadlessRenderer:
         self.interval = interval
         self.duration = duration
         self.out = out if out is not None else sys.stdout
+        self.ui_errors = 0  # calls of UI functions that raised
 
     def run(self, target) -> None:
         tty = getattr(self.out, "isatty", lambda: False)()
@@ -26,7 +27,7 @@ class HeadlessRenderer:
                 target.request_exit()
                 break
             for fn in target.ui_functions:
-                fn(target.ctx)
+                self._call(fn, target)
             if now >= next_print and self.interval > 0:
                 line = target.status_line()
                 self.out.write(f"\r\x1b[2K{line}" if tty else f"{line}\n")
@@ -36,3 +37,14 @@ class HeadlessRenderer:
         if tty:
             self.out.write("\n")
             self.out.flush()
+
+    def _call(self, fn, target) -> None:
+        """A UI function that raises is logged once per distinct error and counted; the run
+        goes on, so one broken panel cannot end an experiment."""
+        try:
+            fn(target.ctx)
+        except Exception as e:  # noqa: BLE001
+            self.ui_errors += 1
+            log = getattr(target.ctx, "log", None)
+            if log is not None:
+                log.error_once(f"ui {getattr(fn, '__name__', 'function')}", e)
