@@ -162,9 +162,9 @@ class Stream:
     def _run(self) -> None:
         backoff = 0.05
         while not self._stop.is_set():
+            received = self._samples
             try:
                 self._connect()
-                backoff = 0.05
                 self._acquire()
             except SourceLost as e:
                 self._status = StreamStatus.STALLED
@@ -176,10 +176,12 @@ class Stream:
             except Exception as e:  # noqa: BLE001 - the thread must survive any source bug
                 self._status = StreamStatus.ERROR
                 self._report(e)
+            self._safe_disconnect()  # here, never from another thread while read() runs
             if self._stop.is_set():
                 break
-            self._safe_disconnect()
             self._reconnects += 1
+            if self._samples > received:  # it was streaming: reconnect at once, then back off
+                backoff = 0.05
             self._stop.wait(backoff)
             backoff = min(backoff * 2, 2.0)
 
