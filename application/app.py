@@ -45,6 +45,7 @@ class App:
         self._ui: list[Callable[[Context], None]] = []
         self._exit = threading.Event()
         self._running = False
+        self._shut_down = False  # a run ended; the next start() forgets its exit request
         self._record_lock = threading.Lock()
 
     # --- registration ------------------------------------------------------------------------
@@ -105,7 +106,9 @@ class App:
         if self._running:
             return
         self._running = True
-        self._exit.clear()
+        if self._shut_down:  # an exit() asked for before this run still ends it
+            self._exit.clear()
+            self._shut_down = False
         for s in self.ctx.streams.values():
             s.start()
         for hook in list(self.before_run_hooks):
@@ -156,14 +159,10 @@ class App:
             except Exception as e:  # noqa: BLE001
                 log.error("app", f"could not stop bridge {bridge.name}: {e}")
         deadline = time.monotonic() + 0.6
-        for s in self.ctx.streams.values():
+        for s in self.ctx.streams.values():  # each thread disconnects its own source
             s.stop(timeout=max(0.0, deadline - time.monotonic()))
-        for s in self.ctx.streams.values():
-            try:
-                s.source.disconnect()
-            except Exception as e:  # noqa: BLE001
-                log.error("app", f"could not disconnect stream {s.name}: {e}")
         self._running = False
+        self._shut_down = True
 
     def _on_transition(self, t: Transition) -> None:
         self.ctx.log.info("state", f"{t.before.value} -> {t.after.value} ({t.action.value})")
