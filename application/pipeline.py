@@ -196,6 +196,8 @@ class Pipeline:
         try:
             model = self._train(data, job)
             job.raise_if_cancelled()
+            if model is None:
+                raise TypeError("@pipeline.train returned None: return the trained model")
             self.model = model
             self.progress = self._finished(f"trained on {len(data)} windows in "
                                            f"{time.monotonic() - t0:.1f}s")
