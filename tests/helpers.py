@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from hexloop.adapters.fakes import FakeClock
+from hexloop.adapters.fakes import FakeClock, FakeSource
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0, interval: float = 0.005) -> bool:
@@ -86,3 +86,17 @@ def run_in_thread(fn: Callable[[], None]) -> tuple[threading.Thread, list[BaseEx
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     return thread, errors
+
+
+class GatedSource(FakeSource):
+    """A FakeSource that delivers nothing until `gate` is set (to start recording first)."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.gate = threading.Event()
+
+    def read(self):
+        if not self.gate.is_set():
+            info = self.info
+            return np.empty((0, info.channel_count), info.np_dtype), np.empty(0)
+        return super().read()
