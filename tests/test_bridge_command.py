@@ -28,11 +28,12 @@ def wait_state(bridge, state, timeout=10.0):
 
 
 def pid_alive(pid):
+    """True while `pid` exists and is not a zombie (an orphan's zombie may never be reaped)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
         return False
-    return True
 
 
 @pytest.fixture
@@ -180,6 +181,28 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout(bridges, tmp_p
     assert status.state == "stopped" and status.exit_code == -signal.SIGKILL
     assert "killed" in status.detail
     assert not pid_alive(pid)
+
+
+def test_stop_also_ends_the_processes_the_child_started(bridges, tmp_path):
+    pidfile = tmp_path / "grandchild.pid"
+    code = (
+        "import subprocess, sys, time\n"
+        "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pidfile)!r}, 'w').write(str(g.pid))\n"
+        "g.wait()"
+    )
+    bridge = bridges("wrapper", py(code))
+    bridge.start()
+    deadline = time.monotonic() + 10
+    while (not pidfile.exists() or not pidfile.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    grandchild = int(pidfile.read_text())
+    assert pid_alive(grandchild)
+    assert bridge.stop(2.0).state == "stopped"
+    deadline = time.monotonic() + 5
+    while pid_alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not pid_alive(grandchild)
 
 
 def test_lots_of_stderr_never_blocks_the_child_and_the_log_stays_bounded(bridges, tmp_path):

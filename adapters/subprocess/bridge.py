@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import subprocess
 import tempfile
 import threading
@@ -38,7 +39,8 @@ class CommandBridge:
     - `env` entries are added to (not substituted for) this process's environment, so
       settings such as LSLAPICFG reach the child.
     - The child gets its own session: a Ctrl-C meant for the app does not kill it mid-write;
-      the app stops it in order with `stop()`.
+      the app stops it in order with `stop()`, which signals the child's whole process group
+      (so helpers a wrapper script started go too).
     - With `restart=True`, a crash (non-zero exit or a signal nobody sent) restarts it after
       `backoff_s`, doubling up to `max_backoff_s`; it gives up after `max_restarts` crashes in a
       row. A run that lasted `stable_after_s` resets that count. A clean exit (code 0) is
@@ -182,19 +184,31 @@ class CommandBridge:
         return proc
 
     def _terminate(self, proc: subprocess.Popen, timeout: float) -> tuple[int | None, str]:
+        """SIGTERM the child's process group (its own helpers too), SIGKILL after `timeout`."""
         if proc.poll() is not None:
             return proc.returncode, f"had already exited: it {describe_exit(proc.returncode)}"
-        proc.terminate()
+        self._signal_group(proc, signal.SIGTERM)
         try:
             proc.wait(timeout)
             return proc.returncode, "stopped on request"
         except subprocess.TimeoutExpired:
-            proc.kill()
+            self._signal_group(proc, signal.SIGKILL)
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 return None, f"process {proc.pid} ignored SIGKILL for {timeout}s"
             return proc.returncode, f"did not exit within {timeout:g}s of SIGTERM; killed"
+
+    @staticmethod
+    def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)  # the child leads its own session and process group
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            proc.send_signal(sig)
 
     def _publish(self, state: str, pid: int | None, code: int | None, detail: str) -> None:
         self._status = BridgeStatus(
