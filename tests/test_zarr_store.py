@@ -105,6 +105,9 @@ def test_meta_json_is_written_at_start_with_everything(tmp_path):
         assert doc["extras"] == {"participant": "P01", "gain": 2.5}
         assert doc["versions"]["zarr"] == __import__("zarr").__version__
         assert doc["versions"]["hexloop"] and doc["versions"]["my_protocol"] == "2.1"
+        reference = doc["clock_reference"]  # maps stream timestamps to wall time
+        assert abs(reference["monotonic"] - time.monotonic()) < 60
+        assert dt.datetime.fromisoformat(reference["utc"]).tzinfo is not None
         name = os.path.basename(folder)
         assert name.startswith(meta.created.strftime("%Y%m%dT%H%M%SZ") + "_P01_run_1_")
     finally:
@@ -240,6 +243,7 @@ def test_bad_inputs_get_clear_errors(tmp_path):
     store = ZarrStore(tmp_path)
     with pytest.raises(ValueError, match="plain JSON"):
         store.open_session(SessionMeta("x", [StreamInfo("a", 1, 10.0)], extras={"f": object()}))
+    assert list(tmp_path.iterdir()) == []  # nothing half-made left behind
     session = store.open_session(SessionMeta("x", [StreamInfo("a", 2, 10.0)]))
     with pytest.raises(KeyError, match="records \\['a'\\]"):
         session.append("b", np.ones((1, 2)), np.zeros(1))

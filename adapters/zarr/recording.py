@@ -161,6 +161,11 @@ class ZarrRecording:
 
         self.meta = meta
         self._store = store
+        encode_json(dict(meta.extras))  # refuse non-JSON extras before anything is created
+        # Timestamps are on the monotonic clock (LSL's local_clock on Linux); this pair maps
+        # them to wall time: utc = clock_reference.utc + (t - clock_reference.monotonic).
+        self._clock_reference = {"monotonic": time.monotonic(),
+                                 "utc": dt.datetime.now(dt.UTC).isoformat()}
         store.base_dir.mkdir(parents=True, exist_ok=True)
         self.session_id, self.folder = self._make_folder(store.base_dir, meta)
         self._layouts = [
@@ -239,7 +244,7 @@ class ZarrRecording:
 
     def _document(self, status: str, **final) -> dict:
         return meta_document(self.meta, self._layouts, session_id=self.session_id,
-                             status=status, **final)
+                             status=status, clock_reference=self._clock_reference, **final)
 
     # RecordingSession port
     @property
