@@ -134,6 +134,26 @@ def test_simulated_emg_through_emg_features_well_above_chance():
     assert accuracy > 0.85, f"accuracy {accuracy:.2f} (chance {1 / classes:.2f})"
 
 
+def test_a_class_without_windows_still_gets_an_output():
+    data = feature_data(300)
+    two = data.y < 2
+    model = fitted(TorchClassifier(epochs=20, seed=0), TrainingData(data.x[two], data.y[two], CLASSES))
+    probs = np.stack([model.predict(row) for row in data.x[two][:50]])
+    assert probs.shape == (50, 3)
+    assert probs[:, 2].max() < 0.5  # never trained on, never the answer for these windows
+    assert np.mean(probs.argmax(axis=1) == data.y[two][:50]) > 0.95
+
+
+def test_regressor_takes_one_dimensional_targets_for_one_name():
+    data = regression_data(300)
+    one = TrainingData(data.x, data.y[:, 0], ("force",), "regression")
+    model = fitted(TorchRegressor(epochs=30, seed=0), one)
+    assert model.predict(data.x[0]).shape == (1,)
+    with pytest.raises(ValueError, match=r"shaped \(windows, 2\)"):
+        TorchRegressor().fit(TrainingData(data.x, data.y[:, 0], ("a", "b"), "regression"),
+                             TrainingJob())
+
+
 def test_progress_reports_every_epoch_and_early_stopping_happens():
     rng = np.random.default_rng(0)
     noise = TrainingData(rng.standard_normal((400, 8)).astype(np.float32),
