@@ -220,11 +220,14 @@ class SimulatedLslDevice:
 
     def _listen(self) -> None:
         """Follow the control stream: each sample's first value picks the class."""
+        # A background resolver: asking it never blocks, so stop() stays prompt.
+        resolver = pylsl.ContinuousResolver(prop="name", value=self.control_stream)
         inlet = None
         while not self._stop.is_set():
             if inlet is None:
-                found = pylsl.resolve_byprop("name", self.control_stream, 1, 0.5)
+                found = resolver.results()
                 if not found:
+                    self._stop.wait(0.1)
                     continue
                 inlet = pylsl.StreamInlet(found[0], max_buflen=1, recover=True)
             try:
@@ -234,7 +237,7 @@ class SimulatedLslDevice:
                 continue
             if sample:
                 self._apply_marker(sample[0])
-        del inlet
+        del inlet, resolver
 
     def _apply_marker(self, value) -> None:
         try:

@@ -1,0 +1,113 @@
+"""The simulated LSL amplifier: exact pacing, class switching (method and marker stream), CLI hook."""
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pylsl")
+pytest.importorskip("mne_lsl")
+
+sys.path.insert(0, str(Path(__file__).parent))
+from lsl_helpers import device, drain, outlet, read_at_least, unique  # noqa: E402
+
+from hexloop.adapters.pylsl import (  # noqa: E402
+    PylslSource,
+    SimulatedLslDevice,
+    list_streams,
+    run_simulator,
+)
+
+
+def source_for(dev) -> PylslSource:
+    source = PylslSource(dev.name, clock_correction=False, ambiguity_wait_s=0.0)
+    source.connect(5.0)
+    return source
+
+
+def test_sends_exactly_rate_samples_per_second_in_whole_chunks():
+    with device(channels=4, rate=1000.0, chunk=10, wait_for_consumer=True) as dev:
+        source = source_for(dev)
+        time.sleep(1.0)
+        dev.stop_publishing()
+        elapsed = time.monotonic() - dev.started_at
+        data, ts = drain(source)
+        source.disconnect()
+    sent = dev.samples_sent
+    assert sent % 10 == 0
+    assert int(elapsed * 1000) - 2 * 10 <= sent <= int(elapsed * 1000)  # no drift, no burst
+    assert len(ts) == sent  # every sample arrived
+    # Sample k is stamped exactly k / rate after sample 0: the clock is the sample counter.
+    np.testing.assert_allclose(ts, dev.started_at + np.arange(sent) / 1000.0, rtol=0, atol=1e-6)
+    assert data.dtype == np.float32 and data.shape == (sent, 4)
+
+
+def test_set_class_changes_which_channels_are_active():
+    with device(channels=12, rate=1000.0, wait_for_consumer=True) as dev:
+        source = source_for(dev)
+        rest, _ = read_at_least(source, 400)
+        dev.set_class("fist")
+        assert dev.current_class == 1
+        time.sleep(0.05)  # let the chunks generated before the switch arrive
+        drain(source, quiet_s=0.0)
+        fist, _ = read_at_least(source, 400)
+        source.disconnect()
+    ratio = fist.std(axis=0) / rest.std(axis=0)
+    assert ratio.max() > 3.0  # the fist's channels light up ...
+    assert np.sort(ratio)[: 12 // 2].max() < 1.5  # ... the others stay at rest level
+    with pytest.raises(ValueError, match="unknown class 'wave'"):
+        dev.set_class("wave")
+    with pytest.raises(ValueError, match="outside 0..3"):
+        dev.set_class(7)
+
+
+def test_a_marker_stream_switches_the_class():
+    control = unique("ctl")
+    with outlet("pylsl", control, 1, 0.0, "string") as ctl, device(control_stream=control) as dev:
+        assert ctl.wait_for_consumers(5.0)  # the device subscribed to its control stream
+        for marker, want in (("flexion", 2), ("1", 1), ("wave", 1), ("extension", 3)):
+            ctl.outlet.push_sample([marker])
+            deadline = time.monotonic() + 3.0
+            while dev.current_class != want:
+                assert time.monotonic() < deadline, f"{marker!r} left class {dev.current_class}"
+                time.sleep(0.01)
+
+
+def test_run_simulator_publishes_until_told_to_stop():
+    name, stop, result = unique("sim"), threading.Event(), []
+    thread = threading.Thread(
+        target=lambda: result.append(run_simulator(16, 2048.0, name, 32, stop)), daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 5.0
+        while not (found := [s for s in list_streams(0.3) if s.name == name]):
+            assert time.monotonic() < deadline, "the simulator's stream never appeared"
+        (stream,) = found
+        assert (stream.channels, stream.rate, stream.type, stream.format) == (
+            16,
+            2048.0,
+            "EMG",
+            "float32",
+        )
+    finally:
+        stop.set()
+        thread.join(5.0)
+    assert not thread.is_alive() and result[0] > 0
+    assert name not in {s.name for s in list_streams(0.6)}  # the outlet left with it
+
+
+def test_bad_settings_and_lifecycle_misuse():
+    with pytest.raises(ValueError, match="channel count 5000"):
+        SimulatedLslDevice("x", channels=5000)
+    with pytest.raises(ValueError, match="positive rate"):
+        SimulatedLslDevice("x", rate=0)
+    dev = device(rate=500.0)
+    with dev:
+        with pytest.raises(RuntimeError, match="already started"):
+            dev.start()
+    dev.stop()  # twice is harmless
+    assert not dev.running
