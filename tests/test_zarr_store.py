@@ -411,3 +411,19 @@ def test_a_disk_that_fills_up_while_recording(tiny_disk):
         assert np.array_equal(kept, np.concatenate(sent)[: kept.shape[1]].T)
         assert np.all(np.diff(ts) > 0)
         assert len(back.labels) == 1
+
+
+def test_a_session_killed_before_its_arrays_existed_reads_as_empty(tmp_path):
+    session = ZarrStore(tmp_path / "a").open_session(
+        SessionMeta("x", [StreamInfo("emg", 2, 100.0)], class_names=("rest",)))
+    session.add_label(LabelEvent(1.0, 0))
+    early = tmp_path / "early"  # as if killed between meta.json and the first zarr.json
+    early.mkdir()
+    for name in ("meta.json", "labels.jsonl"):
+        (early / name).write_bytes(open(os.path.join(session.location, name), "rb").read())
+    session.close()
+    with open_session(early) as back:
+        assert back.status == "recording"
+        assert back.sample_count("emg") == 0 and back.data("emg")[0].shape == (2, 0)
+        assert len(back.labels) == 1
+        assert any("no arrays on disk" in p for p in back.problems)

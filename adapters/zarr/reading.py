@@ -77,7 +77,10 @@ class ZarrSession:
         try:
             self._root = zarr.open_group(self._container.zarr_store(), mode="r")
         except Exception as e:  # noqa: BLE001 - any zarr failure means the same to the user
-            raise SessionFormatError(f"{where}: the Zarr hierarchy cannot be opened ({e})") from e
+            if self.status != STATUS_RECORDING:
+                raise SessionFormatError(
+                    f"{where}: the Zarr hierarchy cannot be opened ({e})") from e
+            self._root = {}  # killed while creating it: nothing was recorded yet
         names = self._container.names()
         self._arrays = {}
         self._lengths: dict[str, int] = {}

@@ -80,6 +80,11 @@ class ZarrStore:
             raise ValueError(f"zstd compression_level must be in -7..22, got {compression_level}")
         if max_backlog_bytes < 0:
             raise ValueError(f"max_backlog_bytes must be >= 0, got {max_backlog_bytes}")
+        try:
+            import zarr  # noqa: F401
+        except ImportError as e:
+            raise ImportError(
+                "ZarrStore needs the zarr extra: pip install 'hexloop[zarr]'") from e
         self.base_dir = Path(base_dir)
         self.chunk_seconds = float(chunk_seconds)
         self.compression = compression
