@@ -197,6 +197,7 @@ class App:
             except Exception as e:
                 self.ctx.machine.request(Action.STOP_RECORDING)
                 raise RuntimeError(f"could not open a recording session: {e}") from e
+            self._bridges_record_to(session.location)
             self.ctx.recording = session
             self.ctx.recording_started = time.monotonic()
             self.ctx.labels = LabelTrack(self.class_names)
@@ -204,6 +205,16 @@ class App:
                 s.set_session(session)
             self.ctx.log.info("app", f"recording to {session.location}")
             return session.location
+
+    def _bridges_record_to(self, location: str | None) -> None:
+        """Point bridges that record (e.g. a webcam) into the session folder, or back out."""
+        for bridge in self.ctx.bridges:
+            if hasattr(bridge, "set_recording_dir"):
+                try:
+                    bridge.set_recording_dir(location)
+                except Exception as e:  # noqa: BLE001 - a bridge never stops the recording
+                    self.ctx.log.error("app", f"bridge {bridge.name} could not follow the "
+                                       f"recording: {e}")
 
     def mark(self, label: str | int, time_s: float | None = None) -> LabelEvent:
         """Cue a class from now on (name or index); recorded with the session."""
@@ -228,6 +239,7 @@ class App:
                                         or "not recording")
             for s in self.ctx.streams.values():
                 s.set_session(None)
+            self._bridges_record_to(None)  # flushed into the session before it is packed
             try:
                 summary = session.close()
             finally:

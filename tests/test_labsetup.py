@@ -131,3 +131,16 @@ def test_every_command_has_help(command):
     out = subprocess.run([sys.executable, "-m", "hexloop.application.composition.cli", command,
                           "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "usage: hexloop " + command in out.stdout
+
+
+def test_bridge_tables_pass_their_name_and_options_follow_annotations(tmp_path):
+    pytest.importorskip("cv2")
+    pytest.importorskip("zarr")
+    ok = GOOD + '\n[[bridges]]\nadapter = "webcam"\nname = "cam"\noptions = { device = "clip.avi", fps = 30 }\n'
+    load_setup(write(tmp_path, ok), Registry.from_entry_points())  # a file path is a valid device
+    bad = ok.replace('device = "clip.avi"', "device = [0]").replace("fps = 30", 'fps = "30"')
+    found = problems(tmp_path, bad)
+    assert any("bridges[0].options.device: must be a number or a string" in p for p in found)
+    assert any("bridges[0].options.fps: must be a number" in p for p in found)
+    named = ok.replace("fps = 30", 'fps = 30, name = "x"')
+    assert any("bridges[0].options.name: not an option" in p for p in problems(tmp_path, named))

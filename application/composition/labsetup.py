@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 import inspect
 import tomllib
+import types
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,7 +83,7 @@ ADAPTER_KEY = {"streams": ("source", "source"), "store": ("store", "adapter"),
                "model": ("model", "adapter"), "outputs": ("transport", "transport"),
                "bridges": ("bridge", "adapter"), "renderer": ("renderer", "adapter")}
 TYPE_NAMES = {str: "a string", int: "a number", float: "a number", list: "a list", dict: "a table",
-              bool: "true or false"}
+              bool: "true or false", type(None): "left out"}
 
 
 @attrs.frozen
@@ -123,7 +125,8 @@ def _check_table(file: str, where: str, table: dict, schema: dict[str, Field],
 
 
 def _check_options(file: str, where: str, obj: Any, options: dict,
-                   problems: list[SetupProblem]) -> None:
+                   problems: list[SetupProblem], given: tuple[str, ...] = ()) -> None:
+    """Options against the adapter's constructor; `given` are arguments the builder passes."""
     try:
         params = inspect.signature(obj).parameters
     except (TypeError, ValueError):
@@ -131,18 +134,41 @@ def _check_options(file: str, where: str, obj: Any, options: dict,
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return
     accepted = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    hints = _annotations(obj)
     for key, value in options.items():
-        if key not in accepted:
+        if key not in accepted or key in given:
             problems.append(SetupProblem(file, f"{where}.options.{key}",
                                          f"not an option of this adapter; {_suggest(key, accepted)}"))
-        elif (want := _default_type(params[key].default)) and not _fits(value, want):
+        elif (want := hints.get(key) or _default_types(params[key].default)) \
+                and not any(_fits(value, t) for t in want):
+            names = " or ".join(dict.fromkeys(TYPE_NAMES.get(t, t.__name__) for t in want))
             problems.append(SetupProblem(file, f"{where}.options.{key}",
-                                         f"must be {TYPE_NAMES.get(want, want.__name__)}, "
-                                         f"got {value!r} (default {params[key].default!r})"))
+                                         f"must be {names}, got {value!r}"))
     for name, p in params.items():
         if p.default is p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) \
-                and name not in options:
+                and name not in options and name not in given:
             problems.append(SetupProblem(file, f"{where}.options.{name}", "is required by this adapter"))
+
+
+def _annotations(obj: Any) -> dict[str, tuple[type, ...]]:
+    """Plain types an option is annotated with (a union gives several); {} if unresolvable."""
+    try:
+        params = inspect.signature(obj, eval_str=True).parameters
+    except Exception:  # noqa: BLE001 - annotations naming things not importable here
+        return {}
+    out = {}
+    for name, p in params.items():
+        args = typing.get_args(p.annotation) if typing.get_origin(p.annotation) in (
+            typing.Union, types.UnionType) else (p.annotation,)
+        plain = tuple(a for a in args if a in (bool, int, float, str, list, dict))
+        if plain and len(plain) == len([a for a in args if a is not type(None)]):
+            out[name] = plain + ((type(None),) if type(None) in args else ())
+    return out
+
+
+def _default_types(default: Any) -> tuple[type, ...]:
+    t = _default_type(default)
+    return (t,) if t else ()
 
 
 def _default_type(default: Any) -> type | None:
@@ -154,6 +180,8 @@ def _default_type(default: Any) -> type | None:
 
 
 def _fits(value: Any, want: type) -> bool:
+    if want is type(None):
+        return False  # TOML has no null: leaving the option out gives the default
     if want is bool:
         return isinstance(value, bool)
     if want in (int, float):
@@ -188,7 +216,8 @@ def validate(data: dict, file: str, registry: Registry) -> list[SetupProblem]:
                     else:
                         options = table.get("options", {})
                         if isinstance(options, dict):
-                            _check_options(file, where, obj, options, problems)
+                            given = ("name",) if section == "bridges" else ()
+                            _check_options(file, where, obj, options, problems, given)
     if "app" not in data:
         problems.append(SetupProblem(file, "app", 'is required: [app] with name = "..."'))
     streams = data.get("streams", [])
