@@ -24,7 +24,6 @@ from hexloop.adapters.torch import TorchClassifier
 from hexloop.adapters.zarr import ZarrStore
 from hexloop.application import App, Output, Pipeline, Stream
 from hexloop.domain.features import emg_features
-from hexloop.domain.simulation import DEFAULT_CLASSES
 
 from .build import choose_renderer_for_demo
 
