@@ -50,6 +50,8 @@ class Output:
         self._clock = clock or self._clock
         self._log = log
         self._stop.clear()
+        if self._latest is _STOP:  # started again after stop(): wait for a new value
+            self._latest = None
         self._thread = threading.Thread(target=self._run, name=f"out-{self.name}", daemon=True)
         self._thread.start()
 
