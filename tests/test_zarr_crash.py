@@ -95,8 +95,10 @@ def test_a_killed_recording_keeps_every_label_and_all_but_the_last_block(tmp_pat
             assert np.array_equal(data, expected.T)
             assert np.allclose(np.diff(ts), 1 / rate)
 
-    zipped = recover(folder)
+    fractions = []
+    zipped = recover(folder, progress=fractions.append)
     assert not os.path.exists(folder) and zipped.name.endswith(".session.zip")
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
     with open_session(zipped) as recovered:
         assert recovered.status == "recovered"
         assert recovered.document["samples"] == on_disk

@@ -171,11 +171,11 @@ def test_folder_and_zip_read_identically(tmp_path):
         from_folder = {n: f.data(n) for n in f.stream_names}
         folder_labels, folder_meta, folder_trials = f.labels.events, f.meta, f.trials()
     progress = []
-    zipped = pack_folder(folder, progress=lambda done, total: progress.append((done, total)))
+    zipped = pack_folder(folder, progress=progress.append)
     assert not os.path.exists(folder)
     assert zipped.name.endswith(".session.zip")
-    assert progress[-1][0] == progress[-1][1] > 0
-    assert all(a[0] <= b[0] for a, b in zip(progress, progress[1:]))
+    assert progress[0] == 0.0 and progress[-1] == 1.0 and len(progress) > 2
+    assert all(a <= b for a, b in zip(progress, progress[1:]))
     with zipfile.ZipFile(zipped) as archive:
         assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}
     with open_session(zipped) as z:

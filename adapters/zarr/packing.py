@@ -32,7 +32,7 @@ from .layout import (
     write_atomically,
 )
 
-ProgressCallback = Callable[[int, int], None]
+ProgressCallback = Callable[[float], None]  # fraction done, 0.0 to 1.0
 _COPY_BLOCK = 4 * 2**20
 
 
@@ -65,8 +65,8 @@ def _fingerprint(path: Path) -> tuple[dict[str, int], tuple]:
 def pack_folder(folder: str | os.PathLike, progress: ProgressCallback | None = None) -> Path:
     """Pack a session folder into `<folder>.session.zip` next to it; return the zip's path.
 
-    `progress(done_bytes, total_bytes)` is called as entries are written and then verified
-    (total counts both passes). The folder is removed only once the zip is verified and in place;
+    `progress(fraction)` (0.0 to 1.0) is called as entries are written and then verified (each
+    pass is half of the work). The folder is removed only once the zip is verified and in place;
     on any failure the folder stays as it was and the exception says why.
     """
     folder = Path(folder)
@@ -83,10 +83,10 @@ def pack_folder(folder: str | os.PathLike, progress: ProgressCallback | None = N
         nonlocal done
         done += nbytes
         if progress is not None:
-            progress(done, total)
+            progress(done / total if total else 1.0)
 
     if progress is not None:
-        progress(0, total)
+        progress(0.0)
     tmp = target.with_name(target.name + PARTIAL_SUFFIX)
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:

@@ -51,14 +51,14 @@ IRREGULAR_BLOCK = 256
 #: Blocks per stream kept allocated for reuse (the one filling is extra).
 SPARE_BLOCKS = 2
 
-ProgressCallback = Callable[[int, int], None]
+ProgressCallback = Callable[[float], None]  # fraction done, 0.0 to 1.0
 
 
 class ZarrStore:
     """The Store port on Zarr v3: one folder per session, packed into `<name>.session.zip` on close.
 
     `chunk_seconds` sets each stream's block length from its rate; `compression` is "zstd" or
-    None; `pack_progress(done_bytes, total_bytes)` follows packing; a session holds at most
+    None; `pack_progress(fraction)` follows packing; a session holds at most
     `max_backlog_bytes` of blocks waiting for the disk before it drops (and reports) new ones.
     """
 
