@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hexloop.domain.labels import UNLABELED
 from hexloop.domain.pacing import Ticker
 from hexloop.domain.pipeline import (
     ExtractFn,
@@ -23,7 +22,7 @@ from hexloop.domain.pipeline import (
     TrainingProgress,
 )
 from hexloop.domain.state import Action, State, TransitionRefused
-from hexloop.domain.windowing import labeled_windows
+from hexloop.domain.windowing import labeled_window_starts
 
 if TYPE_CHECKING:
     from hexloop.ports.store import RecordedSession
@@ -136,11 +135,13 @@ class Pipeline:
 
     # --- training ----------------------------------------------------------------------------
     def training_data(self, session: RecordedSession, step_ms: float = 50.0,
-                      include_unlabeled: bool = False) -> TrainingData:
-        """Label-aligned windows from a recorded session, passed through `extract`.
+                      target: str | None = None) -> TrainingData:
+        """Windows from a recorded session, passed through `extract`.
 
-        Windows end on the first stream's samples and never straddle a label change; every
-        other stream contributes the samples ending at the same time.
+        Classification (default): windows inside single trials, labelled by the cue. With
+        `target`, regression: windows over the whole recording, learning the target stream's
+        newest sample at each window's end (a force sensor, say). Windows end on the first
+        stream's samples; every other stream contributes the samples ending at the same time.
         """
         if self._extract is None:
             raise RuntimeError("no @pipeline.extract function: define one before training")
@@ -150,8 +151,18 @@ class Pipeline:
         rate = session.meta.stream(first.name).sampling_rate
         length = max(1, round(first.window_ms * rate / 1000.0))
         step = max(1, round(step_ms * rate / 1000.0))
-        data, ts = arrays[first.name]
-        _, y, ends = labeled_windows(data, ts, session.labels, length, step, include_unlabeled)
+        ts = arrays[first.name][1]
+        if target is None:
+            starts, y = labeled_window_starts(ts, session.labels, length, step)
+            names, task = session.labels.class_names, "classification"
+        else:
+            starts = np.arange(0, ts.size - length + 1, step)
+            target_data, target_ts = session.data(target)
+            at = np.searchsorted(target_ts, ts[starts + length - 1], side="right") - 1
+            starts, at = starts[at >= 0], at[at >= 0]
+            y = np.ascontiguousarray(target_data[:, at].T, dtype=np.float64)
+            names, task = session.meta.stream(target).channel_names, "regression"
+        ends = ts[starts + length - 1]
         keep, features = [], []
         for k, end in enumerate(ends):
             windows = {}
@@ -166,14 +177,10 @@ class Pipeline:
                 features.append(np.asarray(self._extract(windows)))
                 keep.append(k)
         if not features:
-            raise ValueError(
-                "the session has no complete labelled window: record longer trials "
-                f"(at least {first.window_ms} ms each) with labels"
-            )
-        labels = y[keep]
-        if (labels == UNLABELED).any():
-            raise ValueError("unlabelled windows in training data; leave include_unlabeled off")
-        return TrainingData(np.stack(features), labels, session.labels.class_names)
+            what = "labelled trials" if target is None else "recording"
+            raise ValueError(f"the session has no complete window: record longer {what} "
+                             f"(at least {first.window_ms} ms each)")
+        return TrainingData(np.stack(features), y[keep], names, task)
 
     def start_training(self, data: TrainingData) -> None:
         """Train on a transient thread; predicting stops first. The state returns to idle after."""

@@ -37,6 +37,32 @@ def _cut(data: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
     return np.ascontiguousarray(data[:, index].transpose(1, 0, 2))
 
 
+def labeled_window_starts(
+    timestamps: np.ndarray,
+    track: LabelTrack,
+    length: int,
+    step: int,
+    include_unlabeled: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """First-sample indices (k,) of windows inside single trials, and their classes (k,).
+
+    Cheap: nothing is copied, so a long session can be windowed without holding every window.
+    """
+    if length < 1 or step < 1:
+        raise ValueError(f"window length and step must be >= 1 sample, got {length} and {step}")
+    labels = track.class_at(np.asarray(timestamps, dtype=np.float64))
+    starts, classes = [], []
+    for a, b, label in _runs(labels):
+        if label == UNLABELED and not include_unlabeled:
+            continue
+        run_starts = np.arange(a, b - length + 1, step)
+        starts.append(run_starts)
+        classes.append(np.full(run_starts.size, label, dtype=np.int64))
+    starts_arr = np.concatenate(starts) if starts else np.empty(0, dtype=np.int64)
+    y = np.concatenate(classes) if classes else np.empty(0, dtype=np.int64)
+    return starts_arr, y
+
+
 def labeled_windows(
     data: np.ndarray,
     timestamps: np.ndarray,
@@ -48,18 +74,9 @@ def labeled_windows(
     """Windows inside single trials: X (k, channels, length), y (k,), end times (k,)."""
     data, timestamps = np.asarray(data), np.asarray(timestamps, dtype=np.float64)
     _check(data, timestamps, length, step)
-    labels = track.class_at(timestamps)
-    starts, classes = [], []
-    for a, b, label in _runs(labels):
-        if label == UNLABELED and not include_unlabeled:
-            continue
-        run_starts = np.arange(a, b - length + 1, step)
-        starts.append(run_starts)
-        classes.append(np.full(run_starts.size, label, dtype=np.int64))
-    starts_arr = np.concatenate(starts) if starts else np.empty(0, dtype=np.int64)
-    y = np.concatenate(classes) if classes else np.empty(0, dtype=np.int64)
-    ends = timestamps[starts_arr + length - 1] if starts_arr.size else np.empty(0)
-    return _cut(data, starts_arr, length), y, ends
+    starts, y = labeled_window_starts(timestamps, track, length, step, include_unlabeled)
+    ends = timestamps[starts + length - 1] if starts.size else np.empty(0)
+    return _cut(data, starts, length), y, ends
 
 
 def aligned_windows(

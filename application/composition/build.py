@@ -16,6 +16,8 @@ from hexloop.application import App, HeadlessRenderer, Output, Pipeline, Stream
 from .labsetup import LabSetup, SetupInvalid, SetupProblem
 from .registry import Registry
 
+RAW = "raw"  # features = "raw": the windows themselves, for networks on raw data
+
 
 @attrs.define
 class Built:
@@ -25,23 +27,33 @@ class Built:
     model_factory: Callable[[], Any] | None
 
 
-def resolve_features(spec: str) -> Callable[[np.ndarray], np.ndarray]:
-    """A feature function by name in hexloop.domain.features, or "package.module:function"."""
+def resolve_features(spec: str) -> Callable[[np.ndarray], np.ndarray] | str:
+    """A feature function by name in hexloop.domain.features, "package.module:function", or
+    "raw" (no features: the window itself)."""
+    if spec == RAW:
+        return RAW
     module, _, attr = spec.rpartition(":") if ":" in spec else ("hexloop.domain.features", "", spec)
     try:
         fn = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as e:
         raise LookupError(
             f"feature function {spec!r} not found ({e}); use a name from hexloop.domain.features "
-            "such as 'emg_features', or 'package.module:function'"
+            "such as 'emg_features', 'package.module:function', or 'raw'"
         ) from None
     if not callable(fn):
         raise LookupError(f"feature function {spec!r} is not callable")
     return fn
 
 
-def make_extract(features: Callable[[np.ndarray], np.ndarray], streams: list[str]):
-    """One feature vector from the windows of `streams`, concatenated in that order."""
+def make_extract(features: Callable[[np.ndarray], np.ndarray] | str, streams: list[str]):
+    """One feature vector from the windows of `streams`, concatenated in that order; with
+    features "raw", the windows themselves stacked channel-wise (for networks on raw data)."""
+    if features == RAW:
+
+        def extract(windows):
+            return np.concatenate([windows[name] for name in streams], axis=0)
+
+        return extract
 
     def extract(windows):
         return np.concatenate([np.ravel(features(windows[name])) for name in streams])
