@@ -232,6 +232,34 @@ class ZarrSession:
             ])
         return aligned_windows(data, ts, np.asarray(target), length, step)
 
+    def bridges(self) -> list[str]:
+        """Names of the bridges (e.g. webcams) whose frames were recorded into this session."""
+        prefix, suffix = "bridges/", ".zarr/zarr.json"
+        return sorted(n[len(prefix) : -len(suffix)] for n in self._container.names()
+                      if n.startswith(prefix) and n.endswith(suffix) and n.count("/") == 2)
+
+    def frames(self, bridge: str | None = None):
+        """A bridge's recorded frames (`RecordedFrames`: len, frame(i), index_at(t), frame_at(t))."""
+        import zarr
+
+        from hexloop.adapters.opencv.frames import RecordedFrames
+
+        names = self.bridges()
+        if bridge is None:
+            if len(names) != 1:
+                raise LookupError(f"name the bridge: this session holds frames of {names or 'none'}")
+            bridge = names[0]
+        if bridge not in names:
+            raise LookupError(f"no frames of bridge {bridge!r} here; it holds {names or 'none'}")
+        group = zarr.open_group(self._container.zarr_store(), path=f"bridges/{bridge}.zarr",
+                                mode="r")
+        return RecordedFrames(group)
+
+    def frame_at(self, stream_time: float, bridge: str | None = None) -> np.ndarray:
+        """The video frame shown at `stream_time` (the session's LSL clock): aligning video
+        with any recorded stream is this one call."""
+        return self.frames(bridge).frame_at(stream_time)
+
     def to_mne(self, streams: Sequence[str] | None = None) -> dict:
         """An `mne.io.RawArray` per regular-rate stream, with the trials as annotations."""
         from .mne_export import session_to_mne
