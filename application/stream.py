@@ -49,7 +49,7 @@ class Stream:
     """A named stream fed by `source` on its own daemon acquisition thread.
 
     The thread reads, validates, writes the ring buffer, updates the display snapshot and, while
-    recording, appends to the session. It never dies silently: a failing source is retried with
+    recording, appends to the session (with the labels a source carries, if it has any). It never dies silently: a failing source is retried with
     backoff and its error shows in `health`.
     """
 
@@ -215,8 +215,22 @@ class Stream:
         self._status = StreamStatus.STREAMING
         self._error = None
 
+    def _forward_labels(self, events) -> None:
+        """Labels a source carries (a replayed recording's cues) go into a running recording."""
+        app = self._app
+        if not events or app is None or app.ctx.recording is None:
+            return
+        names = getattr(self.source, "class_names", ())
+        for event in events:
+            try:
+                label = names[event.class_index] if names else event.class_index
+                app.mark(label, event.time)
+            except Exception as e:  # noqa: BLE001 - e.g. a class the app does not know
+                self._report(e)
+
     def _acquire(self) -> None:
         info, buffer, decimator = self.info, self.buffer, self._decimator
+        poll_labels = getattr(self.source, "poll_labels", None)
         rate = info.sampling_rate
         idle = 0.001 if rate == 0 else min(0.005, max(0.0005, 8.0 / rate))
         while not self._stop.is_set():
@@ -244,6 +258,8 @@ class Stream:
                         self._session.append(self.name, data, ts)
                     except Exception as e:  # noqa: BLE001 - recording trouble never stops acquisition
                         self._report(e)
+            if poll_labels is not None:
+                self._forward_labels(poll_labels())
             self._last_ts = float(ts[-1])
             self._samples += len(ts)
             now = time.monotonic()
