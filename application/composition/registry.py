@@ -23,7 +23,7 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "hexloop.adapters.mne_lsl": ("lsl", ("mne_lsl",)),
     "hexloop.adapters.torch": ("torch", ("torch",)),
     "hexloop.adapters.zarr": ("zarr", ("zarr",)),
-    "hexloop.adapters.replay": ("zarr", ("zarr",)),
+    "hexloop.adapters.replay": ("zarr", ()),  # text files need only numpy; sessions need zarr
     "hexloop.adapters.imgui": ("gui", ("imgui_bundle",)),
     "hexloop.adapters.opencv": ("video", ("cv2", "zarr", "pylsl")),
 }
