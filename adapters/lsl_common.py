@@ -35,12 +35,18 @@ LSL_FORMATS = {
     7: "int64",
 }
 
+#: connect() without a timeout, and no `timeout` option: long enough for liblsl's second wave.
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+
 #: How long a first connect (no source_id known yet) listens for a second stream of that name.
 #: liblsl's resolver asks in waves about 0.5 s apart and some outlets only answer the second.
 AMBIGUITY_WAIT_S = 0.75
 
 #: How long a presence probe listens for the outlet (two of liblsl's resolve waves).
 PROBE_TIMEOUT_S = 1.2
+
+#: Steps back in time up to this long are smoothed over (clock-correction updates, jitter).
+REORDER_LIMIT_S = 0.05
 
 #: Upper bound on the preallocated pull buffer, so a wide fast stream never costs gigabytes.
 PULL_BUFFER_BYTES = 32 * 1024 * 1024
@@ -209,7 +215,8 @@ class SourceStats:
     losses: int = 0  # times the outlet went away (SourceLost raised)
     gaps: int = 0  # timestamp jumps larger than the gap threshold
     gap_s: float = 0.0  # total time spanned by those jumps
-    reordered: int = 0  # samples whose timestamp was raised to keep time non-decreasing
+    reordered: int = 0  # samples whose timestamp was raised by at most REORDER_LIMIT_S
+    jumps_back: int = 0  # chunks whose time went back further (left for validation to refuse)
     probes: int = 0  # presence checks made while the stream was quiet
 
 
@@ -235,7 +242,7 @@ class LslSource:
         *,
         type: str | None = None,
         source_id: str | None = None,
-        timeout: float = 10.0,
+        timeout: float | None = None,
         channels: int | None = None,
         rate: float | None = None,
         clock_correction: bool = True,
@@ -250,7 +257,7 @@ class LslSource:
         if not (name or type or source_id):
             raise ValueError("an LSL source needs a stream name (or a type or source_id) to find")
         for label, value in (("timeout", timeout), ("max_buffer_s", max_buffer_s)):
-            if not (value > 0 and math.isfinite(value)):
+            if value is not None and not (value > 0 and math.isfinite(value)):
                 raise ValueError(f"{label} must be a positive number of seconds, got {value}")
         if not (pull_s > 0 and math.isfinite(pull_s)):
             raise ValueError(f"pull_s must be a positive number of seconds, got {pull_s}")
@@ -263,7 +270,7 @@ class LslSource:
                 f"chunk_len must be >= 0 samples (0: as the sender chunks), got {chunk_len}"
             )
         self.name, self.type, self.source_id = name, type, source_id
-        self.timeout = float(timeout)
+        self.timeout = None if timeout is None else float(timeout)
         self.expected_channels, self.expected_rate = channels, rate
         self.clock_correction, self.dejitter = bool(clock_correction), bool(dejitter)
         self.max_buffer_s = float(max_buffer_s)
@@ -280,7 +287,8 @@ class LslSource:
         self._buffer: np.ndarray | None = None
         self._max_samples = 0
         self._empty: tuple[np.ndarray, np.ndarray] | None = None
-        self._last_ts: float | None = None
+        self._last_ts: float | None = None  # newest timestamp ever delivered (gap counting)
+        self._connection_last_ts: float | None = None  # the same, this connection only
         self._gap_s = math.inf
         # Presence probing: some outlets (older liblsl) leave without closing the connection,
         # so a quiet inlet checks in the background whether its outlet is still there.
@@ -305,10 +313,12 @@ class LslSource:
     def connect(self, timeout: float | None = None) -> StreamInfo:
         """Find the stream and subscribe within `timeout` s; TimeoutError if it is not there.
 
-        Raises StreamRefused (a ValueError) for absurd or unexpected geometry, a string stream,
-        several different streams matching, or a reconnect to a stream that changed shape.
+        The `timeout` option, when set, overrides the caller's value (a slow lab network needs
+        longer than the application's default). Raises StreamRefused (a ValueError) for absurd
+        or unexpected geometry, a string stream, several different streams matching, or a
+        reconnect to a stream that changed shape.
         """
-        budget = self.timeout if timeout is None else float(timeout)
+        budget = self.timeout or (DEFAULT_CONNECT_TIMEOUT_S if timeout is None else timeout)
         if not budget > 0:
             raise ValueError(f"connect timeout must be positive, got {timeout}")
         self._close_inlet()
@@ -493,30 +503,43 @@ class LslSource:
             log.info("LSL stream %r is back (reconnect %d)", info.name, self.stats.connects)
         self._info, self.announcement, self._inlet = info, announcement, inlet
         self._last_data = self._last_probe = time.monotonic()
+        self._connection_last_ts = None
         self.stats.connects += 1
 
     def _tidy_timestamps(self, ts: np.ndarray) -> None:
-        """Keep time non-decreasing (clock-correction updates can step back) and count gaps."""
+        """Smooth small steps back in time and count gaps, in place.
+
+        Clock-correction updates and chunk jitter can step a few ms back; those samples get the
+        previous timestamp. A larger step back (a sender whose clock restarted) is left alone
+        for the stream's validation to refuse, loudly, rather than flattening seconds of data.
+        """
+        floor = self._connection_last_ts
+        running = np.maximum.accumulate(ts)
+        if floor is not None:
+            np.maximum(running, floor, out=running)
+        raised = running - ts
+        worst = float(raised.max())
+        if 0 < worst <= REORDER_LIMIT_S:
+            self.stats.reordered += int(np.count_nonzero(raised))
+            ts[:] = running
+        elif worst > REORDER_LIMIT_S:
+            self.stats.jumps_back += 1
+            log.warning(
+                "LSL stream %r: timestamps went %.3f s back; is the sender's clock reset?",
+                self._query(),
+                worst,
+            )
         last = self._last_ts
-        steps = np.diff(ts)
-        if (last is not None and ts[0] < last) or (steps.size and steps.min() < 0):
-            before = ts.copy()
-            if last is not None and ts[0] < last:
-                ts[0] = last
-            np.maximum.accumulate(ts, out=ts)
-            self.stats.reordered += int(np.count_nonzero(ts != before))
+        if last is not None and ts[0] - last > self._gap_s:
+            self.stats.gaps += 1
+            self.stats.gap_s += float(ts[0] - last)
+        if ts.size > 1:
             steps = np.diff(ts)
-        if last is not None:
-            first_step = ts[0] - last
-            if first_step > self._gap_s:
-                self.stats.gaps += 1
-                self.stats.gap_s += first_step
-        if steps.size:
             big = steps > self._gap_s
             if big.any():
                 self.stats.gaps += int(np.count_nonzero(big))
                 self.stats.gap_s += float(steps[big].sum())
-        self._last_ts = float(ts[-1])
+        self._last_ts = self._connection_last_ts = float(ts[-1])
 
     def _maybe_probe(self) -> None:
         """Quiet for a while: ask, off this thread, whether our outlet still exists."""

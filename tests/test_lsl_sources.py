@@ -43,7 +43,9 @@ def make(binding: str, name: str, **options):
 
 def test_contract_against_the_simulated_device(binding):
     with device(channels=6, rate=1000.0) as dev:
-        info = check_source(lambda: SOURCES[binding](dev.name), min_samples=300, timeout=5.0)
+        # Default options (clock correction on), less the twin check: one device here.
+        make_source = lambda: SOURCES[binding](dev.name, ambiguity_wait_s=0.0)  # noqa: E731
+        info = check_source(make_source, min_samples=300, timeout=5.0)
     assert (info.name, info.channel_count, info.sampling_rate) == (dev.name, 6, 1000.0)
     assert info.dtype == "float32" and info.type == "EMG"
     assert info.units == ("V",) * 6
@@ -75,48 +77,20 @@ def test_reads_the_other_bindings_outlet_exactly(binding, fmt):
     assert source.stats.samples == 300 and source.stats.gaps == 0
 
 
-def test_clock_correction_keeps_local_timestamps(binding):
-    with device(channels=2, rate=500.0) as dev:
-        source = SOURCES[binding](dev.name, clock_correction=True, dejitter=True)
-        source.connect(5.0)
-        try:
-            _, ts = read_at_least(source, 100)
-            now = time.monotonic()
-        finally:
-            source.disconnect()
-    # Same machine: corrected stamps stay on this clock, just behind "now".
-    assert now - 1.0 < ts[-1] <= now + 0.01
-    assert np.all(np.diff(ts) >= 0)
-
-
-@pytest.mark.parametrize(
-    ("channels", "rate", "fragment"),
-    [(5000, 10.0, "channel count 5000 is outside 1..4096"), (2, 200_000.0, "200000")],
-)
-def test_refuses_absurd_geometry_before_allocating(binding, channels, rate, fragment):
-    name = unique()
-    with outlet(other(binding), name, channels, rate):
-        source = make(binding, name)
-        with pytest.raises(StreamRefused, match=fragment) as refused:
+def test_refuses_absurd_geometry_and_marker_streams_before_allocating(binding):
+    # The rules themselves are tested in test_lsl_common; here real announcements feed them.
+    wide, markers = unique("wide"), unique("markers")
+    with (
+        outlet(other(binding), wide, 5000, 10.0),
+        outlet(other(binding), markers, 1, 0.0, "string"),
+    ):
+        source = make(binding, wide)
+        with pytest.raises(StreamRefused, match="channel count 5000 is outside 1..4096") as refused:
             source.connect(5.0)
-    assert name in str(refused.value)
-    assert not source.connected  # no inlet was made, nothing was allocated for it
-
-
-def test_refuses_a_stream_that_is_not_the_expected_one(binding):
-    name = unique()
-    with outlet(other(binding), name, 4, 100.0):
-        with pytest.raises(StreamRefused, match="4 channels but this source expects 8"):
-            make(binding, name, channels=8).connect(5.0)
-        with pytest.raises(StreamRefused, match="100 Hz but this source expects 2048 Hz"):
-            make(binding, name, rate=2048.0).connect(5.0)
-
-
-def test_refuses_a_marker_stream(binding):
-    name = unique()
-    with outlet(other(binding), name, 1, 0.0, "string"):
+        assert wide in str(refused.value)
+        assert not source.connected  # no inlet was made, nothing was allocated for it
         with pytest.raises(StreamRefused, match="numeric streams only"):
-            make(binding, name).connect(5.0)
+            make(binding, markers).connect(5.0)
 
 
 def test_a_missing_stream_times_out_with_advice(binding):
@@ -143,12 +117,12 @@ def test_two_devices_with_one_name_are_not_mixed_up(binding):
 
 def test_recovers_when_the_same_outlet_comes_back(binding):
     name, sid = unique(), unique("sid")
-    source = make(binding, name)
+    source = make(binding, name, presence_check_s=0.2)
     with device(name, channels=4, rate=1000.0, source_id=sid, wait_for_consumer=True) as dev:
         first = source.connect(5.0)
         _, before = read_at_least(source, 200)
         dev.stop_publishing()  # silent but still there: stalled, not lost
-        quiet_until = time.monotonic() + 2.0
+        quiet_until = time.monotonic() + 0.8
         while time.monotonic() < quiet_until:
             source.read()  # a probe finds the outlet: no SourceLost
             time.sleep(0.01)
@@ -169,27 +143,29 @@ def test_recovers_when_the_same_outlet_comes_back(binding):
 
 def test_a_stream_that_comes_back_reshaped_is_refused(binding):
     name, sid = unique(), unique("sid")
-    source = make(binding, name)
+    source = make(binding, name, presence_check_s=0.2)
     with outlet(other(binding), name, 4, 100.0, source_id=sid):
         source.connect(5.0)
-    read_until_lost(source)
+    read_until_lost(source)  # mne-lsl's older liblsl may leave silently: the probe notices
     with outlet(other(binding), name, 6, 100.0, source_id=sid):
         with pytest.raises(StreamRefused, match=r"different shape \(channels 4 -> 6\)"):
             source.connect(5.0)
 
 
-def test_a_slow_reader_never_gets_old_data(binding):
+def test_a_slow_reader_gets_recent_corrected_data(binding):
     with device(channels=8, rate=1000.0, wait_for_consumer=True) as dev:
-        source = make(binding, dev.name, max_buffer_s=1.0)
+        source = make(binding, dev.name, max_buffer_s=1.0, clock_correction=True, dejitter=True)
         source.connect(5.0)
-        time.sleep(2.0)  # the consumer stalls; the inlet keeps only the newest second
+        time.sleep(1.6)  # the consumer stalls; the inlet keeps only the newest second
         dev.stop_publishing()
         stalled_until = time.monotonic()
         data, ts = drain(source)
         source.disconnect()
-    assert stalled_until - ts[0] < 1.3  # not the 2 s backlog, only the newest second
-    assert stalled_until - ts[-1] < 0.2
-    assert len(ts) < 1300 and dev.samples_sent > 1800
+    assert stalled_until - ts[0] < 1.3  # not the whole backlog, only the newest second
+    assert len(ts) < 1300 and dev.samples_sent > 1500
+    # Same machine: clock-corrected, dejittered stamps stay on this clock, just behind "now".
+    assert 0 <= stalled_until - ts[-1] < 0.2
+    assert np.all(np.diff(ts) > 0)
 
 
 def test_usage_errors_are_explained(binding):
@@ -205,11 +181,11 @@ def test_usage_errors_are_explained(binding):
     source.disconnect()  # harmless before connect
 
 
-def test_the_application_stream_stalls_and_recovers(binding):
+def test_the_application_stream_stalls_and_recovers():
     from hexloop.application.stream import Stream, StreamStatus
 
     name, sid = unique(), unique("sid")
-    stream = Stream("emg", make(binding, name), connect_timeout=1.0, stall_s=0.3)
+    stream = Stream("emg", make("pylsl", name), connect_timeout=1.0, stall_s=0.3)
 
     def wait(condition, timeout=6.0):
         deadline = time.monotonic() + timeout
