@@ -84,6 +84,7 @@ def test_a_signal_while_recording_finalizes_the_recording(tmp_path, sig):
     assert code == 0, err
     assert "Traceback" not in err, err
     assert lines[0] == "cleanup ran" and lines[-1] == "run returned"
+    assert lines[1].startswith("finalized "), f"the recording was not finalized: {lines}"
     fields = dict(item.split("=", 1) for item in lines[1].split()[1:])
     assert int(fields["samples"]) >= 100
     assert fields["read"] == fields["samples"]  # the summary matches what reads back
