@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import enum
 import math
 import threading
@@ -93,6 +94,7 @@ class Stream:
         self._samples = self._rejected = self._lost = self._reconnects = 0
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
+        self.label_events: collections.deque = collections.deque(maxlen=100_000)  # the source's
         self.max_stall_s = 0.0  # longest time one loop iteration took while data was flowing
 
     # --- wiring -----------------------------------------------------------------------------
@@ -217,6 +219,7 @@ class Stream:
 
     def _forward_labels(self, events) -> None:
         """Labels a source carries (a replayed recording's cues) go into a running recording."""
+        self.label_events.extend(events)
         app = self._app
         if not events or app is None or app.ctx.recording is None:
             return

@@ -1,17 +1,17 @@
 """ReplaySource on text recordings: exact pacing, re-based timestamps, loops, labels, the contract."""
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import UCI_EMG
 
 from hexloop.adapters.fakes import FakeClock
 from hexloop.adapters.replay import ReplaySource, load_text_recording
 from hexloop.domain.pacing import MonotonicClock
 from hexloop.ports.contracts import check_source
 
-UCI_FILE = Path("/work/shared/data/uci-emg-gestures/01/2_raw_data_13-13_22.03.16.txt")
+UCI_FILE = UCI_EMG / "01" / "2_raw_data_13-13_22.03.16.txt"
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
 """Text recordings as labs export them: gaps, repeated times, units, labels; the real UCI files."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import UCI_EMG
 
 from hexloop.adapters.replay import load_text_recording, read_text_recording
 
-UCI = Path("/work/shared/data/uci-emg-gestures")
+UCI = UCI_EMG
 
 
 def _write(path, text):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import UCI_EMG
 
 pytest.importorskip("torch")
 
@@ -23,7 +24,7 @@ from hexloop.domain.features import emg_features  # noqa: E402
 from hexloop.domain.labels import LabelTrack  # noqa: E402
 from hexloop.domain.pipeline import TrainingData, TrainingJob  # noqa: E402
 
-DATA = Path("/work/shared/data/uci-emg-gestures")
+DATA = UCI_EMG
 GESTURES = ("rest", "fist", "flexion", "extension", "radial", "ulnar")  # classes 1..6
 RAW_NAMES = {0: "unmarked", **{k + 1: name for k, name in enumerate(GESTURES)}, 7: "palm"}
 WINDOW, STEP = 200, 50  # samples at about 1 kHz: 200 ms windows every 50 ms
@@ -167,7 +168,7 @@ def test_live_through_pipeline_with_replay(subject, trained, tmp_path):
     lda, _, _ = trained[subject]
 
     # 1. Record series 1 as it streams in (replayed 40x faster from the moment recording
-    # starts), its labels as marks.
+    # starts); the stream marks the file's cues into the recording.
     clock = HeldClock()
     source = _replay(series(subject, 1), speed=40.0, clock=clock)
     recorder = App("uci-record", store=zarr.ZarrStore(tmp_path), class_names=tuple(RAW_NAMES.values()))
@@ -181,13 +182,8 @@ def test_live_through_pipeline_with_replay(subject, trained, tmp_path):
         _wait(lambda: app.recording_refusal() is None, 5, "the replay stream")
         app.start_recording(slug=f"uci{subject}")
         clock.release()
-        while not source.finished:
-            for event in source.poll_labels():
-                app.mark(event.class_index, time_s=event.time)
-            time.sleep(0.01)
+        _wait(lambda: source.finished, 20, "the end of the replay")  # the stream marks its cues
         _wait(lambda: stream.health.samples >= source.samples_sent, 5, "acquisition to drain")
-        for event in source.poll_labels():
-            app.mark(event.class_index, time_s=event.time)
         summary = app.stop_recording()
         assert stream.health.lost == 0, "samples were lost while recording"
         # All but the first sample (delivered at connect, before recording) are in the session.
@@ -231,7 +227,7 @@ def test_live_through_pipeline_with_replay(subject, trained, tmp_path):
     _run_app(app, run_live)
 
     # Score each fresh prediction whose whole window lies in one run of a gesture.
-    track = LabelTrack(tuple(RAW_NAMES.values()), source.poll_labels())
+    track = LabelTrack(tuple(RAW_NAMES.values()), stream.label_events)  # the file's cues, live
     span = (WINDOW - 1) / 1000.0 / source.speed  # a window's length on the live clock
     events = np.array([e.time for e in track.events])
     scored = torch_right = lda_right = 0

@@ -1,10 +1,10 @@
 """End to end: a real UCI Myo file replayed through an App's Stream, recorded by the Zarr store."""
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import UCI_EMG
 
 pytest.importorskip("zarr")
 
@@ -12,7 +12,7 @@ from hexloop.adapters.replay import ReplaySource, read_text_recording  # noqa: E
 from hexloop.adapters.zarr import ZarrStore, open_session  # noqa: E402
 from hexloop.application import App, Stream  # noqa: E402
 
-UCI_FILE = Path("/work/shared/data/uci-emg-gestures/03/1_raw_data_09-32_11.04.16.txt")
+UCI_FILE = UCI_EMG / "03" / "1_raw_data_09-32_11.04.16.txt"
 
 
 @pytest.mark.skipif(not UCI_FILE.exists(), reason="the UCI EMG gestures data is not here")
