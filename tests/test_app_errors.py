@@ -8,7 +8,7 @@ import pytest
 
 from hexloop.adapters.fakes import FakeSource, FakeStore
 from hexloop.adapters.fakes.store import FakeRecording
-from hexloop.application import App, Pipeline, Stream, StreamStatus
+from hexloop.application import App, Log, Pipeline, Stream, StreamStatus
 from hexloop.domain.pipeline import TrainingData
 from hexloop.domain.state import State
 from hexloop.domain.streams import StreamInfo
@@ -320,3 +320,18 @@ def test_a_store_failing_on_append_does_not_stop_acquisition():
     assert errors_from(app, "stream emg") == ["OSError: disk full"]
     assert app.ctx.log.occurrences("stream emg", "OSError: disk full") == 10
     assert app.ctx.state is State.IDLE
+
+
+def test_the_log_is_bounded_and_error_once_counts_every_occurrence():
+    echoed = []
+    log = Log(maxlen=3, max_distinct=2, echo=echoed.append)
+    for k in range(5):
+        log.info("app", f"message {k}")
+    assert [e.message for e in log.entries()] == ["message 2", "message 3", "message 4"]
+    assert log.error_once("stream emg", ValueError("bad chunk")) is True
+    assert log.error_once("stream emg", ValueError("bad chunk")) is False
+    assert log.occurrences("stream emg", "ValueError: bad chunk") == 2
+    assert [e.level for e in log.entries()][-1] == "error" and len(echoed) == 6
+    log.error_once("stream emg", "second")
+    log.error_once("stream emg", "third")  # only the newest two distinct errors are remembered
+    assert log.occurrences("stream emg", "ValueError: bad chunk") == 0

@@ -139,6 +139,10 @@ def test_training_while_predicting_stops_predicting_first():
         pipeline.train(slow_train)
         pipeline.start_training(TrainingData(np.zeros((2, 2)), np.array([0, 1]), CLASSES))
         assert app.ctx.state is State.TRAINING
+        workers = [t for t in threading.enumerate() if t.name.split("-")[0] in
+                   ("acq", "predict", "out", "train")]
+        assert {t.name for t in workers} >= {"acq-emg", "predict-pipeline", "train-pipeline"}
+        assert all(t.daemon for t in workers)
         before = pipeline.predictions.count
         time.sleep(0.1)  # ten ticks at 100 Hz: none may predict now
         assert pipeline.predictions.count <= before + 1  # at most the tick already running
