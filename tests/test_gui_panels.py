@@ -293,6 +293,58 @@ def test_training_errors_are_shown_not_raised(app, frames, buttons):
     assert any("label" in e.message for e in ctx.log.entries("error"))
 
 
+class LeastSquares:
+    def __init__(self, x, y):
+        design = np.c_[x, np.ones(len(x))]
+        self.weights = np.linalg.lstsq(design, y, rcond=None)[0]
+
+    def __call__(self, features):
+        return np.r_[features, 1.0] @ self.weights
+
+
+def test_train_a_regression_on_a_target_stream(frames, buttons):
+    emg = SimulatedSource("emg", channels=4, rate=500.0, class_names=CLASSES)
+    force = SimulatedSource("force", channels=1, rate=100.0, class_names=CLASSES, seed=3)
+    app = App("regression", store=FakeStore())
+    app.streams(Stream("emg", emg, window_ms=100), Stream("force", force, window_ms=100))
+    pipeline = Pipeline(app, predict_hz=50.0, streams=["emg"])
+    pipeline.extract(rms)
+    tasks = []
+
+    @pipeline.train
+    def fit(data, job):
+        tasks.append(data.task)
+        return LeastSquares(data.x, data.y)
+
+    @pipeline.predict
+    def predict(model, features):
+        return {"force": float(np.ravel(model(features))[0])}
+
+    app.start()
+    try:
+        assert wait_for(lambda: app.recording_refusal() is None, 5)
+        frames(app.ctx, panels.pipeline_panel)
+        assert "no classes to learn" in buttons.refusals["Train"]
+        gui_state(app.ctx).train_targets[pipeline.name] = "force"
+        frames(app.ctx, panels.pipeline_panel)
+        assert "no recording yet: record force" in buttons.refusals["Train"]
+        app.start_recording()
+        time.sleep(0.6)
+        app.stop_recording()
+        buttons.press("Train")
+        frames(app.ctx, panels.pipeline_panel)
+        assert wait_for(lambda: pipeline.model is not None, 5), gui_state(app.ctx).tasks.errors
+        assert tasks == ["regression"]
+        assert wait_for(lambda: app.ctx.state is State.IDLE, 5)
+        pipeline.start_predicting()
+        assert wait_for(lambda: pipeline.predictions.count >= 5, 5)
+        for _ in range(2):
+            frames(app.ctx, panels.predictions_panel)  # values over time, not bars
+        assert app.ctx.log.entries("error") == []
+    finally:
+        app.shutdown()
+
+
 def test_every_panel_draws_a_live_app_without_errors(app, frames, buttons):
     record_two_classes(app, frames, buttons, seconds=0.2)
     all_panels = (panels.streams_panel, panels.recording_panel, panels.pipeline_panel,

@@ -38,6 +38,7 @@ MAX_CHANNEL_LABELS = 48
 #: neighbouring min/max buckets are merged beyond that, so 400 channels cost what 100 do.
 POINT_BUDGET = 120_000
 MIN_POINTS = 64
+PIXELS_PER_POINT = 4
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -78,8 +79,14 @@ def streams_panel(ctx: Any) -> None:
              | imgui.TableFlags_.sizing_stretch_prop | imgui.TableFlags_.resizable)
     if not imgui.begin_table("streams", 7, flags):
         return
-    for title in ("Stream", "Status", "Rate (Hz)", "Ch", "Newest", "Lost", "Rejected"):
-        imgui.table_setup_column(title)
+    widest = max(len(name) for name in ctx.streams)
+    # Column weights from typical contents, so the rate is not the one cut short.
+    samples = ("n" * min(max(widest, 4), 16), "streaming", "2048 / 2048", "Ch", "999 ms",
+               "Lost", "Rejected")
+    titles = ("Stream", "Status", "Rate (Hz)", "Ch", "Newest", "Lost", "Rejected")
+    for title, sample in zip(titles, samples):
+        imgui.table_setup_column(title, imgui.TableColumnFlags_.width_stretch,
+                                 imgui.calc_text_size(sample).x)
     imgui.table_headers_row()
     for name, stream in list(ctx.streams.items()):
         health = stream.health
@@ -247,8 +254,7 @@ def signal_viewer(ctx: Any, stream_name: str) -> None:
     newest = times[-1]
     start = int(np.searchsorted(times, newest - window_s, side="left"))
     times, lows, highs = times[start:], lows[:, start:], highs[:, start:]
-    per_channel = max(MIN_POINTS, min(int(imgui.get_content_region_avail().x),
-                                      POINT_BUDGET // len(channels)))
+    per_channel = points_per_channel(len(channels), imgui.get_content_region_avail())
     times, lows, highs = fold_buckets(times, lows, highs, per_channel)
     if times.size == 0:
         imgui.text_disabled("No samples in the window.")
@@ -263,6 +269,17 @@ def signal_viewer(ctx: Any, stream_name: str) -> None:
         highs = highs + offsets[:, None]
     _draw_plot(f"##{stream_name}", settings, info.channel_names, channels, x, lows, highs,
                window_s)
+
+
+def points_per_channel(channels: int, area) -> int:
+    """Buckets worth drawing per channel in a plot of `area` (x, y) pixels.
+
+    At most one per pixel column, at most POINT_BUDGET over all channels, and no more than
+    the plot has pixels to show (a channel one pixel tall cannot show 600 points of detail).
+    """
+    width, height = max(int(area.x), 1), max(int(area.y), 1)
+    budget = min(POINT_BUDGET, width * height // PIXELS_PER_POINT)
+    return max(MIN_POINTS, min(width, budget // channels))
 
 
 def fold_buckets(times: np.ndarray, lows: np.ndarray, highs: np.ndarray, limit: int):
@@ -281,9 +298,23 @@ def fold_buckets(times: np.ndarray, lows: np.ndarray, highs: np.ndarray, limit: 
     return times[drop + f - 1 :: f], folded_lows, folded_highs
 
 
+def _at_least(lows: np.ndarray, highs: np.ndarray, height: float):
+    short = (highs - lows) < height
+    if not short.any():
+        return lows, highs
+    middle = (lows + highs) / 2
+    return (np.where(short, middle - height / 2, lows),
+            np.where(short, middle + height / 2, highs))
+
+
 def _draw_plot(plot_id: str, settings: ViewerSettings, names, channels: list[int],
                x: np.ndarray, lows: np.ndarray, highs: np.ndarray, window_s: float) -> None:
     n = len(channels)
+    if settings.stacked:
+        y_range = settings.spacing * n
+    else:
+        y_range = float(np.nanmax(highs) - np.nanmin(lows)) if highs.size else 1.0
+    pixel_height = y_range / max(imgui.get_content_region_avail().y - 40, 20)
     plot_flags = implot.Flags_.no_mouse_text
     if settings.stacked or n > 16:
         plot_flags |= implot.Flags_.no_legend
@@ -302,8 +333,11 @@ def _draw_plot(plot_id: str, settings: ViewerSettings, names, channels: list[int
         labels = [names[c] if (n - 1 - i) % step == 0 else ""
                   for i, c in enumerate(reversed(channels))]
         implot.setup_axis_ticks(implot.ImAxis_.y1, -spacing * (n - 1), 0.0, n, labels)
-    # A band needs height: buckets of single samples (min == max) draw as a line instead.
+    # A band needs height: buckets of single samples (min == max) draw as a line instead,
+    # and bands thinner than a pixel are widened to one so quiet channels do not break up.
     flat = bool(np.array_equal(lows, highs))
+    if settings.band and not flat:
+        lows, highs = _at_least(lows, highs, pixel_height)
     band = implot.Spec(fill_alpha=0.85)
     for i, c in enumerate(channels):
         label = f"{names[c]}##{c}"
@@ -408,7 +442,7 @@ def _current_label(ctx: Any) -> int | None:
 
 
 # --- pipelines -------------------------------------------------------------------------------
-def _train_refusal(ctx: Any, preparing: bool) -> str | None:
+def _train_refusal(ctx: Any, preparing: bool, target: str | None) -> str | None:
     if preparing:
         return "preparing the training data..."
     reason = ctx.machine.check(Action.START_TRAINING)
@@ -416,15 +450,46 @@ def _train_refusal(ctx: Any, preparing: bool) -> str | None:
         return reason
     if getattr(ctx.app, "store", None) is None:
         return "no store configured: training reads the last recording back from the store"
+    if target is None and not getattr(ctx.app, "class_names", ()):
+        return "no classes to learn: give App(class_names=...) or pick a target stream"
     if ctx.last_summary is None:
-        return "no recording yet: record labelled trials, press Stop, then Train"
+        what = "labelled trials" if target is None else f"{target} with the inputs"
+        return f"no recording yet: record {what}, press Stop, then Train"
     return None
 
 
-def _train_from_last_recording(ctx: Any, pipeline: Any) -> None:
+def _train_from_last_recording(ctx: Any, pipeline: Any, target: str | None) -> None:
     session = ctx.app.store.read(ctx.last_summary.location)
-    data = pipeline.training_data(session)
+    data = pipeline.training_data(session) if target is None else \
+        pipeline.training_data(session, target=target)
     pipeline.start_training(data)
+
+
+def _target_streams(ctx: Any, pipeline: Any) -> list[str]:
+    """Streams a pipeline could learn to predict (regression): those it does not read."""
+    inputs = getattr(pipeline, "stream_names", None)
+    if not inputs:
+        return []
+    return [name for name in ctx.streams if name not in inputs]
+
+
+def _training_target(ctx: Any, state: Any, pipeline: Any) -> str | None:
+    """A combo choosing what Train learns: the cued classes, or a stream's values."""
+    key = pipeline.name
+    candidates = _target_streams(ctx, pipeline)
+    if key not in state.train_targets:
+        state.train_targets[key] = getattr(pipeline, "training_target", None)
+    target = state.train_targets[key]
+    if not candidates:
+        return target
+    choices = [None, *candidates]
+    labels = ["cued classes", *(f"stream {name} (regression)" for name in candidates)]
+    index = choices.index(target) if target in choices else 0
+    imgui.set_next_item_width(imgui.get_font_size() * 14)
+    changed, index = imgui.combo("learn", index, labels)
+    if changed:
+        state.train_targets[key] = choices[index]
+    return choices[index]
 
 
 def _default_model_path(ctx: Any, pipeline: Any) -> str:
@@ -453,9 +518,10 @@ def _one_pipeline(ctx: Any, state: Any, pipeline: Any) -> None:
     key = pipeline.name
     preparing = state.tasks.busy(f"train-{key}")
     training = ctx.state is State.TRAINING
-    if refusable_button("Train", _train_refusal(ctx, preparing)):
-        state.tasks.start(f"train-{key}", lambda: _train_from_last_recording(ctx, pipeline),
-                          ctx.log, key)
+    target = _training_target(ctx, state, pipeline)
+    if refusable_button("Train", _train_refusal(ctx, preparing, target)):
+        state.tasks.start(f"train-{key}",
+                          lambda: _train_from_last_recording(ctx, pipeline, target), ctx.log, key)
     _tooltip(None if preparing or ctx.last_summary is None
              else f"train on {ctx.last_summary.location}")
     imgui.same_line()
@@ -557,7 +623,9 @@ def _one_prediction(ctx: Any, pipeline: Any) -> None:
     latest = pipeline.predictions.latest
     if latest is None:
         hint = pipeline.refusal() if ctx.state is not State.PREDICTING else "waiting for windows"
-        imgui.text_disabled(f"No predictions yet ({hint}).")
+        imgui.push_style_color(imgui.Col_.text, imgui.get_style_color_vec4(imgui.Col_.text_disabled))
+        imgui.text_wrapped(f"No predictions yet ({hint}).")
+        imgui.pop_style_color()
         return
     names = list(latest.values)
     try:

@@ -130,6 +130,7 @@ class GuiState:
     tasks: Tasks = attrs.field(factory=Tasks)
     slug: str = ""
     model_paths: dict[str, str] = attrs.field(factory=dict)
+    train_targets: dict[str, str | None] = attrs.field(factory=dict)  # None: cued classes
     messages: dict[str, str] = attrs.field(factory=dict)  # per pipeline: the last outcome
     log_level: int = 0  # 0 all, 1 warnings and errors, 2 errors
     log_follow: bool = True
