@@ -186,8 +186,11 @@ def xpath_predicate(name: str | None, type: str | None, source_id: str | None) -
 
 def list_streams_with(binding: LslBinding, timeout: float) -> list[StreamListing]:
     """Every stream visible within `timeout` seconds, sorted by name."""
-    listings = {binding.announce(h).listing() for h in binding.resolve_all(timeout)}
-    return sorted(listings, key=lambda s: (s.name, s.host, s.source_id))
+    found = {}
+    for handle in binding.resolve_all(timeout):
+        announcement = binding.announce(handle)
+        found[announcement.uid or len(found)] = announcement.listing()  # twins stay visible
+    return sorted(found.values(), key=lambda s: (s.name, s.host, s.source_id))
 
 
 def _clean_labels(values: list[str | None] | None, count: int, default: str, what: str, stream):
@@ -340,14 +343,17 @@ class LslSource:
             )
         announcement, handle = self._choose(handles)
         self._refuse_if_unusable(announcement)
-        inlet = self.binding.open_inlet(
-            handle,
-            max_buffer_s=max(1, math.ceil(self.max_buffer_s)),
-            chunk_len=self.chunk_len,
-            clock_correction=self.clock_correction,
-            dejitter=self.dejitter,
-            timeout=max(0.05, deadline - time.monotonic()),
-        )
+        try:
+            inlet = self.binding.open_inlet(
+                handle,
+                max_buffer_s=max(1, math.ceil(self.max_buffer_s)),
+                chunk_len=self.chunk_len,
+                clock_correction=self.clock_correction,
+                dejitter=self.dejitter,
+                timeout=max(0.05, deadline - time.monotonic()),
+            )
+        except self.binding.lost_errors as exc:
+            raise SourceLost(f"LSL stream {announcement.name!r} went away while opening") from exc
         try:
             remaining = max(0.05, deadline - time.monotonic())
             labels, units = self.binding.channel_metadata(inlet, remaining)
