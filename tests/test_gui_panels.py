@@ -276,6 +276,39 @@ def test_train_on_the_last_recording_then_predict_save_and_load(app, frames, but
     assert pipeline.model.output_names == CLASSES
 
 
+def test_cancel_stops_a_training_run_and_keeps_the_previous_model(app, frames, buttons):
+    ctx = app.ctx
+    pipeline = ctx.pipelines[0]
+    record_two_classes(app, frames, buttons, seconds=0.2)
+    previous = pipeline.model = object()
+    running = threading.Event()
+
+    @pipeline.train
+    def slow(data, job):
+        for epoch in range(1, 1000):
+            job.report(epoch=epoch, epochs=1000, loss=1.0 / epoch)
+            running.set()
+            job.raise_if_cancelled()
+            time.sleep(0.01)
+        return FakeModel()
+
+    buttons.press("Train")
+    frames(ctx, panels.pipeline_panel)
+    assert running.wait(5)
+    frames(ctx, panels.pipeline_panel)
+    assert ctx.state is State.TRAINING
+    assert buttons.refusals["Cancel"] is None
+    assert "already training" in buttons.refusals["Train"]
+    assert buttons.refusals["Load"] == "wait for training to finish"
+    buttons.press("Cancel")
+    frames(ctx, panels.pipeline_panel)
+    assert wait_for(lambda: ctx.state is State.IDLE, 5)
+    assert pipeline.model is previous
+    frames(ctx, panels.pipeline_panel)
+    assert buttons.refusals["Cancel"] == "nothing is training"
+    assert "cancelled" in pipeline.progress.message
+
+
 def test_training_errors_are_shown_not_raised(app, frames, buttons):
     ctx = app.ctx
     buttons.press("Record")
@@ -550,3 +583,26 @@ def test_layout_file_comes_from_the_argument_the_env_or_the_user_config(monkeypa
 def test_renderer_refuses_bad_settings(kw):
     with pytest.raises(ValueError):
         ImGuiRenderer(**kw)
+
+
+def test_an_unwritable_layout_folder_means_no_layout_file_not_no_window(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    app = App("layout")
+    renderer = ImGuiRenderer(ini_path=blocker / "layout.ini")
+    params = renderer._runner_params(app)
+    assert params.ini_disable and renderer.ini_file is None
+    assert "HEXLOOP_GUI_INI" in app.ctx.log.entries("warning")[0].message
+
+
+@pytest.mark.parametrize("streams, tiled", [(3, True), (6, False)])
+def test_signal_viewers_tile_for_a_few_streams_and_tab_for_many(streams, tiled, tmp_path):
+    app = App("layout")
+    app.streams(*(Stream(f"s{i}", SimulatedSource(f"s{i}")) for i in range(streams)))
+    params = ImGuiRenderer(ini_path=tmp_path / "x.ini")._runner_params(app)
+    spaces = [w.dock_space_name for w in params.docking_params.dockable_windows
+              if w.label.startswith("Signals: ")]
+    assert len(spaces) == streams
+    assert len(set(spaces)) == (streams if tiled else 1)
+    declared = {s.new_dock for s in params.docking_params.docking_splits} | {"MainDockSpace"}
+    assert set(spaces) <= declared

@@ -443,11 +443,11 @@ def _current_label(ctx: Any) -> int | None:
 
 # --- pipelines -------------------------------------------------------------------------------
 def _train_refusal(ctx: Any, preparing: bool, target: str | None) -> str | None:
-    if preparing:
-        return "preparing the training data..."
     reason = ctx.machine.check(Action.START_TRAINING)
     if reason:
         return reason
+    if preparing:
+        return "preparing the training data..."
     if getattr(ctx.app, "store", None) is None:
         return "no store configured: training reads the last recording back from the store"
     if target is None and not getattr(ctx.app, "class_names", ()):
@@ -517,7 +517,7 @@ def pipeline_panel(ctx: Any) -> None:
 def _one_pipeline(ctx: Any, state: Any, pipeline: Any) -> None:
     key = pipeline.name
     preparing = state.tasks.busy(f"train-{key}")
-    training = ctx.state is State.TRAINING
+    training = ctx.state is State.TRAINING and not pipeline.wait_training(0)
     target = _training_target(ctx, state, pipeline)
     if refusable_button("Train", _train_refusal(ctx, preparing, target)):
         state.tasks.start(f"train-{key}",
@@ -525,7 +525,9 @@ def _one_pipeline(ctx: Any, state: Any, pipeline: Any) -> None:
     _tooltip(None if preparing or ctx.last_summary is None
              else f"train on {ctx.last_summary.location}")
     imgui.same_line()
-    if refusable_button("Cancel", None if training else "nothing is training"):
+    if refusable_button("Cancel", None if training else
+                        "another pipeline is training" if ctx.state is State.TRAINING else
+                        "nothing is training"):
         pipeline.cancel_training()
     progress = pipeline.progress
     if training and progress is not None:

@@ -151,11 +151,17 @@ class ImGuiRenderer:
         params.app_window_params.restore_previous_geometry = True
 
         ini = self.resolved_ini_path(title)
+        if ini is not None:
+            ini = ini.resolve()
+            try:
+                ini.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                ctx.log.warning("gui", f"the layout will not be kept: cannot create {ini.parent} "
+                                f"({e}); set {INI_ENV} to a writable file")
+                ini = None
         if ini is None:
             params.ini_disable = True
         else:
-            ini = ini.resolve()
-            ini.parent.mkdir(parents=True, exist_ok=True)
             params.ini_folder_type = hello_imgui.IniFolderType.absolute_path
             params.ini_filename = str(ini)
         self.ini_file = ini
@@ -260,16 +266,15 @@ class ImGuiRenderer:
             self._params.app_shall_exit = True
             return
         ctx = target.ctx
-        state = gui_state(ctx)
-        state.fps = imgui.get_io().framerate
-        if now - self._status_at >= 0.25:
-            self._status_at = now
-            try:
+        try:
+            gui_state(ctx).fps = imgui.get_io().framerate
+            if now - self._status_at >= 0.25:
+                self._status_at = now
                 target.status_line()
-            except Exception as e:  # noqa: BLE001
-                ctx.log.error_once("status line", e)
-        if self.frames % 15 == 0:
-            self._add_new_windows(ctx, target)
+            if self.frames % 15 == 0:
+                self._add_new_windows(ctx, target)
+        except Exception as e:  # noqa: BLE001 - the window outlives a bad status or window
+            ctx.log.error_once("gui", e)
 
     def _guarded(self, source: str, fn: Callable[[Any], None]) -> Callable[[], None]:
         return lambda: call_guarded(fn, self._target.ctx, source)
