@@ -146,6 +146,9 @@ def test_bad_stream_settings_are_refused_with_a_hint():
         Stream("emg", source, window_ms=0)
 
 
+APP_THREADS = {"acq-emg", "predict-pipeline", "out-output"}
+
+
 def test_exit_returns_promptly_while_a_source_blocks_and_all_threads_are_daemons():
     before = set(threading.enumerate())
     source = FakeSource.steady("emg", block=True)
@@ -157,6 +160,7 @@ def test_exit_returns_promptly_while_a_source_blocks_and_all_threads_are_daemons
 
     def exit_soon():
         assert wait_for(lambda: source.reads > 0)  # the acquisition thread is stuck in read()
+        assert wait_for(lambda: APP_THREADS <= {t.name for t in threading.enumerate()})
         seen["threads"] = set(threading.enumerate()) - before
         seen["exit at"] = time.monotonic()
         app.exit()
@@ -167,7 +171,7 @@ def test_exit_returns_promptly_while_a_source_blocks_and_all_threads_are_daemons
     assert not errors, errors
     assert returned - seen["exit at"] < 1.0
     started_by_app = seen["threads"] - {exiter}
-    assert {t.name for t in started_by_app} >= {"acq-emg", "predict-pipeline", "out-output"}
+    assert {t.name for t in started_by_app} >= APP_THREADS
     assert all(t.daemon for t in started_by_app)
     assert all(t.daemon for t in set(threading.enumerate()) - before)
     assert source.disconnects == 0  # never disconnected under a read in progress
