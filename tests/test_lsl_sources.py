@@ -21,9 +21,12 @@ from lsl_helpers import (  # noqa: E402
     unique,
 )
 
+from hexloop.adapters.fakes import FakeStore  # noqa: E402
 from hexloop.adapters.lsl_common import StreamRefused  # noqa: E402
 from hexloop.adapters.mne_lsl import MneLslSource  # noqa: E402
 from hexloop.adapters.pylsl import PylslSource  # noqa: E402
+from hexloop.domain.session import SessionMeta  # noqa: E402
+from hexloop.domain.streams import StreamInfo  # noqa: E402
 from hexloop.ports.contracts import check_source  # noqa: E402
 from hexloop.ports.source import SourceLost  # noqa: E402
 
@@ -186,6 +189,9 @@ def test_the_application_stream_stalls_and_recovers():
 
     name, sid = unique(), unique("sid")
     stream = Stream("emg", make("pylsl", name), connect_timeout=1.0, stall_s=0.3)
+    store = FakeStore()
+    session = store.open_session(SessionMeta("lsl-test", (StreamInfo("emg", 4, 500.0),)))
+    stream.set_session(session)
 
     def wait(condition, timeout=6.0):
         deadline = time.monotonic() + timeout
@@ -208,4 +214,7 @@ def test_the_application_stream_stalls_and_recovers():
         stream.stop(timeout=2.0)
     assert health.status is StreamStatus.STREAMING
     assert health.reconnects >= 1
-    assert health.lost > 100  # the outage shows as missing samples
+    assert health.lost > 100  # the outage shows as missing samples ...
+    data, ts = store.read(session.close().location).data("emg")
+    assert len(ts) == stream.health.samples and data.shape == (4, len(ts))
+    assert np.diff(ts).max() > 0.3  # ... and as a jump in the recording's timestamps
