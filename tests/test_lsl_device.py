@@ -1,9 +1,7 @@
 """The simulated LSL amplifier: exact pacing, class switching (method and marker stream), CLI hook."""
 
-import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +9,6 @@ import pytest
 pytest.importorskip("pylsl")
 pytest.importorskip("mne_lsl")
 
-sys.path.insert(0, str(Path(__file__).parent))
 from lsl_helpers import device, drain, outlet, read_at_least, unique  # noqa: E402
 
 from hexloop.adapters.pylsl import (  # noqa: E402

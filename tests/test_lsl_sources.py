@@ -1,8 +1,6 @@
 """The pylsl and mne-lsl sources against real outlets on loopback: same behaviour from both."""
 
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +8,6 @@ import pytest
 pytest.importorskip("pylsl")
 pytest.importorskip("mne_lsl")
 
-sys.path.insert(0, str(Path(__file__).parent))
 from lsl_helpers import (  # noqa: E402
     device,
     drain,

@@ -1,8 +1,6 @@
 """The pylsl and mne-lsl prediction outlets: contract, a foreign client reading them, misuse."""
 
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +8,6 @@ import pytest
 pytest.importorskip("pylsl")
 pytest.importorskip("mne_lsl")
 
-sys.path.insert(0, str(Path(__file__).parent))
 from lsl_helpers import Receiving, other, unique  # noqa: E402
 
 from hexloop.adapters.mne_lsl import MneLslTransport  # noqa: E402

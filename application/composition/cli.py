@@ -92,20 +92,22 @@ def cmd_simulate(args) -> int:
     if not args.lan:
         use_loopback_lsl()
     try:
-        from hexloop.adapters.pylsl import SimulatedLslDevice
+        from hexloop.adapters.pylsl import run_simulator
     except ImportError:
         print('the simulated LSL device needs pylsl: pip install "hexloop[lsl]"', file=sys.stderr)
         return 2
-    device = SimulatedLslDevice(name=args.name, channels=args.channels, rate=args.rate,
-                                chunk=args.chunk)
     print(f"publishing {args.name!r}: {args.channels} ch at {args.rate:g} Hz "
           f"(LSLAPICFG={os.environ.get('LSLAPICFG', 'liblsl default')}); Ctrl-C to stop")
     stop = threading.Event()
+    if args.duration is not None:
+        threading.Timer(args.duration, stop.set).start()
     try:
-        with device:
-            stop.wait(args.duration)
-    except KeyboardInterrupt:
-        pass
+        sent = run_simulator(args.channels, args.rate, args.name, args.chunk, stop,
+                             source_id=args.source_id, control_stream=args.control_stream)
+    except ValueError as e:
+        print(f"cannot simulate: {e}", file=sys.stderr)
+        return 2
+    print(f"sent {sent} samples")
     return 0
 
 
@@ -178,7 +180,10 @@ def parser() -> argparse.ArgumentParser:
                          description="Publish EMG-like data over LSL, loopback-only unless --lan.")
     sim.add_argument("--channels", type=int, default=8)
     sim.add_argument("--rate", type=float, default=2048.0)
-    sim.add_argument("--chunk", type=int, default=32, help="samples per pushed chunk")
+    sim.add_argument("--chunk", type=int, default=0, help="samples per chunk (0: about rate/64)")
+    sim.add_argument("--source-id", default=None, help="LSL source_id (default from the name)")
+    sim.add_argument("--control-stream", default=None, metavar="NAME",
+                     help="an LSL marker stream whose samples (class name or index) switch the gesture")
     sim.add_argument("--name", default="hexloop-sim")
     sim.add_argument("--duration", type=float, default=None, help="stop after S seconds")
     sim.add_argument("--lan", action="store_true", help="use your LSL config, not loopback")
