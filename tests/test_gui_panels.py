@@ -114,7 +114,7 @@ class SlowStore(FakeStore):
         close = recording.close
 
         def slow_close():
-            self.release.wait(5)
+            self.release.wait(10)
             return close()
 
         recording.close = slow_close
@@ -219,11 +219,10 @@ def test_record_mark_and_stop_without_freezing_the_frame(app, frames, buttons):
 
     app.store.release.clear()  # closing the session now takes until released
     buttons.press("Stop")
-    t0 = time.monotonic()
     frames(ctx, panels.recording_panel)
-    assert time.monotonic() - t0 < 0.5, "the frame waited for the session to close"
+    # Had the frame waited for the session to close, the close would be over by now.
+    assert ctx.state is State.RECORDING and not app.store.release.is_set()
     frames(ctx, panels.recording_panel)
-    assert ctx.state is State.RECORDING  # until the session is saved
     assert buttons.refusals["Stop"] == "saving the recording..."
     assert buttons.refusals["rest"] == "saving the recording..."
 

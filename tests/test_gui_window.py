@@ -118,11 +118,9 @@ def test_a_session_driven_by_clicks(display, tmp_path):
 
     renderer = ImGuiRenderer(size=SIZE, ini_path=tmp_path / "layout.ini", script=script,
                              fps_max=0, vsync=False)
-    started = time.monotonic()
     app.run(renderer)
 
     assert renderer.script_status == "success", renderer.script_log
-    assert time.monotonic() - started < 30
     transitions = [e.message for e in app.ctx.log.entries() if e.source == "state"]
     assert transitions[:5] == [
         "idle -> recording (start_recording)", "recording -> idle (stop_recording)",
