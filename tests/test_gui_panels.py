@@ -3,6 +3,7 @@ start, how the signal viewer bounds its drawing cost, and that a failing panel i
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 
@@ -20,12 +21,13 @@ from hexloop.adapters.imgui import (  # noqa: E402
     ImGuiRenderer,
     call_guarded,
     default_ini_path,
+    drawing,
     gui_state,
     panels,
     parse_channels,
 )
 from hexloop.adapters.simulated import SimulatedSource  # noqa: E402
-from hexloop.application import App, Pipeline, Stream  # noqa: E402
+from hexloop.application import App, HeadlessRenderer, Pipeline, Stream  # noqa: E402
 from hexloop.domain.display import DisplaySnapshot  # noqa: E402
 from hexloop.domain.state import State  # noqa: E402
 from hexloop.domain.streams import StreamInfo  # noqa: E402
@@ -605,3 +607,24 @@ def test_signal_viewers_tile_for_a_few_streams_and_tab_for_many(streams, tiled, 
     assert len(set(spaces)) == (streams if tiled else 1)
     declared = {s.new_dock for s in params.docking_params.docking_splits} | {"MainDockSpace"}
     assert set(spaces) <= declared
+
+
+def test_drawing_tells_a_ui_function_whether_there_is_a_window(frames):
+    seen = []
+    frames(None, lambda _ctx: seen.append(drawing()))
+    assert seen == [True]
+
+
+def test_a_guarded_ui_function_runs_under_the_headless_renderer():
+    app = App("headless")
+    seen = []
+
+    @app.ui
+    def cue(ctx):
+        seen.append(drawing())
+        if not drawing():
+            return
+        imgui.text("never reached headless")  # would crash the interpreter without a context
+
+    app.run(HeadlessRenderer(duration=0.2, interval=0, out=io.StringIO()))
+    assert seen and not any(seen)

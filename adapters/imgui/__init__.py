@@ -12,8 +12,16 @@ except ImportError as e:  # pragma: no cover - exercised in environments without
     ) from e
 
 from . import panels
-from .renderer import INI_ENV, ImGuiRenderer, call_guarded, default_ini_path, user_config_dir
+from .renderer import (
+    INI_ENV,
+    ImGuiRenderer,
+    call_guarded,
+    default_ini_path,
+    drawing,
+    user_config_dir,
+)
 from .state import GuiState, ViewerSettings, gui_state, parse_channels
 
 __all__ = ["INI_ENV", "GuiState", "ImGuiRenderer", "ViewerSettings", "call_guarded",
-           "default_ini_path", "gui_state", "panels", "parse_channels", "user_config_dir"]
+           "default_ini_path", "drawing", "gui_state", "panels", "parse_channels",
+           "user_config_dir"]

@@ -330,6 +330,12 @@ class ImGuiRenderer:
         immapp.run(params, addons)
 
 
+def drawing() -> bool:
+    """True while an ImGui context exists (inside the window): @app.ui functions that also run
+    under the headless renderer check it before drawing, since ImGui without one crashes."""
+    return imgui.get_current_context() is not None
+
+
 def call_guarded(fn: Callable[[Any], None], ctx: Any, source: str) -> bool:
     """Call fn(ctx); if it raises, log the error once and close what it left open. False then."""
     saved = imgui_internal.ErrorRecoveryState()
