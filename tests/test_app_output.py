@@ -1,6 +1,7 @@
 """Output: latest-value semantics, sends on absolute deadlines, failures reported once, stop()."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -20,6 +21,10 @@ def output_threads(name="output"):
     return [t for t in threading.enumerate() if t.name == f"out-{name}"]
 
 
+def distinct(transport) -> int:
+    return len({float(sample[0]) for sample, _ in list(transport.sent)})
+
+
 def test_only_the_latest_value_is_sent():
     transport = FakeTransport()
     out = Output(transport, hz=50.0, channels=["x"])
@@ -27,7 +32,8 @@ def test_only_the_latest_value_is_sent():
     pushed = 0
     try:
         assert wait_for(lambda: transport.opened)
-        while len(transport.sent) < 5:  # push as fast as possible for five sends
+        deadline = time.monotonic() + 10.0
+        while distinct(transport) < 5 and time.monotonic() < deadline:  # push flat out
             out.push({"x": pushed})
             pushed += 1
         out.push({"x": pushed})
