@@ -580,7 +580,8 @@ def test_layout_file_comes_from_the_argument_the_env_or_the_user_config(monkeypa
     assert ImGuiRenderer().resolved_ini_path("x") is None
 
 
-@pytest.mark.parametrize("kw", [{"size": (100, 800)}, {"size": (800,)}, {"fps_max": -1}])
+@pytest.mark.parametrize("kw", [{"size": (100, 800)}, {"size": (800,)}, {"size": ("wide", "tall")},
+                                {"fps_max": -1}])
 def test_renderer_refuses_bad_settings(kw):
     with pytest.raises(ValueError):
         ImGuiRenderer(**kw)

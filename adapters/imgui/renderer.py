@@ -71,7 +71,8 @@ class ImGuiRenderer:
     title: window title (default "hexloop - <app name>"); size: (width, height) in pixels;
     ini_path: layout file (default: see `default_ini_path`; False keeps none); fps_idle: frame
     rate when nothing moves and no input arrives (0 renders at full rate, fit for live signals);
-    fps_max: frame rate cap (0: none); tile_signals: one viewer above the other instead of tabs
+    fps_max: frame rate cap (0: none); vsync: wait for the monitor's refresh (off for
+    benchmarks); tile_signals: one viewer above the other instead of tabs
     (default: tiled up to 4 streams). `script(test_ctx)` runs under imgui's test engine
     (tests, screenshots); with `exit_after_script` the window closes when it returns.
     """
@@ -88,12 +89,17 @@ class ImGuiRenderer:
         vsync: bool = True,
         tile_signals: bool | None = None,
     ):
-        if len(tuple(size)) != 2 or min(int(v) for v in size) < 200:
-            raise ValueError(f"size must be (width, height) of at least 200 pixels, got {size!r}")
+        try:
+            width, height = (int(v) for v in size)
+        except (TypeError, ValueError):
+            width = height = 0
+        if min(width, height) < 200:
+            raise ValueError(f"size must be (width, height) of at least 200 pixels each, "
+                             f"e.g. (1440, 900); got {size!r}")
         if fps_idle < 0 or fps_max < 0:
             raise ValueError("fps_idle and fps_max must be >= 0 (0: no limit)")
         self.title = title
-        self.size = (int(size[0]), int(size[1]))
+        self.size = (width, height)
         self.ini_path = ini_path
         self.fps_idle = float(fps_idle)
         self.fps_max = float(fps_max)
@@ -107,6 +113,7 @@ class ImGuiRenderer:
         self.script_error: BaseException | None = None
         self.script_status: str | None = None  # the test engine's verdict: "success", "error"...
         self.script_log = ""
+        self.ini_file: Path | None = None  # the layout file of the last run, if any
         self._target: Any = None
         self._params: Any = None
         self._windows: set[str] = set()
