@@ -5,7 +5,7 @@ CORE := .venv-core
 PIP_FLAGS := -q --disable-pip-version-check -c constraints.txt
 DEPS := pyproject.toml setup.py constraints.txt
 
-.PHONY: demo test lint test-full test-core clean
+.PHONY: demo test lint test-full test-core screenshots clean
 
 demo: $(VENV)/.installed-all
 	$(VENV)/bin/hexloop demo
@@ -43,6 +43,10 @@ $(CORE)/.installed: $(DEPS)
 	$(CORE)/bin/pip install $(PIP_FLAGS) pytest pytest-timeout hypothesis
 	$(CORE)/bin/pip install $(PIP_FLAGS) .
 	touch $@
+
+# The GUI screenshots in docs/img, taken in a real window under Xvfb.
+screenshots: $(VENV)/.installed-all
+	$(VENV)/bin/python docs/img/make_screenshots.py docs/img
 
 clean:
 	rm -rf $(VENV) $(CORE) build *.egg-info
