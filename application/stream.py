@@ -182,7 +182,7 @@ class Stream:
             if self._stop.is_set():
                 break
             self._reconnects += 1
-            if self._samples > received:  # it was streaming: reconnect at once, then back off
+            if self._samples > received:  # it was streaming: retry soon, then back off
                 backoff = 0.05
             self._stop.wait(backoff)
             backoff = min(backoff * 2, 2.0)
