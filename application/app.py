@@ -138,7 +138,11 @@ class App:
         return lambda: signal.signal(signal.SIGTERM, previous)
 
     def shutdown(self) -> None:
-        """Finalize a recording, stop training and predicting, run cleanup hooks, stop threads."""
+        """Finalize a recording, stop training and predicting, run cleanup hooks, stop threads.
+
+        Once per run: a second call does nothing."""
+        if self._shut_down:
+            return
         self._exit.set()
         log = self.ctx.log
         if self.ctx.state is State.RECORDING:

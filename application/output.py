@@ -42,6 +42,8 @@ class Output:
         self._log = None
 
     def push(self, value: Any) -> None:
+        """Make `value` the one sent from the next tick on; None withdraws it (nothing is sent,
+        as when predicting stops, so a receiver never acts on a stale command)."""
         self._latest = value
 
     def start(self, clock=None, log=None) -> None:

@@ -292,6 +292,9 @@ class Pipeline:
         log = self.app.ctx.log
         while ticker.wait(self._stop):
             if self.app.ctx.state is not State.PREDICTING:
+                if last_input is not None:
+                    for out in self.outputs:  # no stale command once predicting stops
+                        out.push(None)
                 last_input = None
                 continue
             self.late_ticks = ticker.late

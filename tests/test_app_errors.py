@@ -150,24 +150,16 @@ def test_cancel_mid_training_returns_to_idle_and_keeps_the_previous_model(honour
 # --- the main thread: UI functions and cleanup hooks ----------------------------------------
 
 
-def test_a_failing_ui_function_is_logged_once_and_the_run_goes_on():
+def test_headless_runs_never_call_ui_functions_which_need_a_window():
     app = App("errors")
     frames = []
 
     @app.ui
-    def broken_panel(ctx):
-        raise KeyError("no such widget")
-
-    @app.ui
-    def good_panel(ctx):
+    def panel(ctx):  # an ImGui call here without a window would crash the interpreter
         frames.append(ctx.state)
 
-    renderer = quiet_headless(duration=0.4)
-    app.run(renderer)
-    assert len(frames) >= 3  # the good panel kept drawing after the broken one raised
-    assert renderer.ui_errors == len(frames)
-    assert errors_from(app, "ui broken_panel") == ["KeyError: 'no such widget'"]
-    assert app.ctx.log.occurrences("ui broken_panel", "KeyError: 'no such widget'") == len(frames)
+    app.run(quiet_headless(duration=0.3))
+    assert frames == []
 
 
 def test_a_failing_cleanup_hook_does_not_stop_the_others():

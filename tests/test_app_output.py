@@ -6,9 +6,10 @@ import time
 import numpy as np
 import pytest
 
-from hexloop.adapters.fakes import FakeTransport
-from hexloop.application import Log, Output
-from hexloop.domain.pipeline import Prediction
+from hexloop.adapters.fakes import FakeModel, FakeTransport
+from hexloop.adapters.simulated import SimulatedSource
+from hexloop.application import App, Log, Output, Pipeline, Stream
+from hexloop.domain.pipeline import Prediction, TrainingData, TrainingJob
 from tests.helpers import ParkingClock, run_in_thread, wait_for
 
 pytestmark = pytest.mark.timeout(30)
@@ -175,3 +176,31 @@ def test_rate_must_be_positive():
     with pytest.raises(ValueError, match="hz must be positive, got 0"):
         Output(FakeTransport(), hz=0)
     assert np.isfinite(Output(FakeTransport(), hz=1).hz)
+
+
+def test_outputs_fall_silent_when_predicting_stops():
+    """A stimulator must not keep receiving the last command once predictions stop."""
+    app = App("silence")
+    app.streams(Stream("emg", SimulatedSource(channels=2, rate=500.0), window_ms=20))
+    pipeline = Pipeline(app, predict_hz=100.0)
+    pipeline.extract(lambda w: w["emg"].mean(axis=1))
+    pipeline.use_model(FakeModel)
+    transport = FakeTransport()
+    pipeline.outputs.append(Output(transport, hz=100.0, channels=["a", "b"]))
+    model = FakeModel()
+    model.fit(TrainingData(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 1]), ("a", "b")),
+              TrainingJob())
+    pipeline.model = model
+    app.start()
+    try:
+        assert wait_for(lambda: pipeline.refusal() is None and len(
+            app.ctx.streams["emg"].get_window()[1]) >= 10)
+        pipeline.start_predicting()
+        assert wait_for(lambda: len(transport.sent) > 5)
+        pipeline.stop_predicting()
+        time.sleep(0.1)  # one predict tick withdraws the value
+        sent = len(transport.sent)
+        time.sleep(0.3)
+        assert len(transport.sent) == sent
+    finally:
+        app.shutdown()
