@@ -16,8 +16,9 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
+# Four workers: most tests wait on threads, sockets and subprocesses rather than the CPU.
 test-full: $(VENV)/.installed-dev
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 4 --dist loadfile
 
 # The core tests again with nothing but numpy, attrs, pytest and hypothesis installed:
 # optional-package tests skip themselves, everything else must pass.

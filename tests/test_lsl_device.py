@@ -80,8 +80,8 @@ def test_run_simulator_publishes_until_told_to_stop():
     )
     thread.start()
     try:
-        deadline = time.monotonic() + 5.0
-        while not (found := [s for s in list_streams(0.3) if s.name == name]):
+        deadline = time.monotonic() + 10.0  # liblsl resolves in waves ~0.5 s apart
+        while not (found := [s for s in list_streams(1.0) if s.name == name]):
             assert time.monotonic() < deadline, "the simulator's stream never appeared"
         (stream,) = found
         assert (stream.channels, stream.rate, stream.type, stream.format) == (
