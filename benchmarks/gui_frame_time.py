@@ -18,9 +18,6 @@ the ratios are the result.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -29,6 +26,7 @@ import numpy as np
 
 from hexloop.adapters.fakes import FakeStore
 from hexloop.adapters.imgui import ImGuiRenderer, gui_state, panels
+from hexloop.adapters.imgui.xvfb import private_display, stop_xvfb
 from hexloop.adapters.simulated import SimulatedSource
 from hexloop.application import App, Stream
 
@@ -113,25 +111,6 @@ def run_scene(name: str, seconds: float) -> dict[str, dict]:
     return results
 
 
-def private_display() -> subprocess.Popen | None:
-    if os.environ.get("DISPLAY"):
-        return None
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        sys.exit("no display and no Xvfb: run under a desktop or apt-get install xvfb")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen([xvfb, "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24",
-                             "-nolisten", "tcp"], pass_fds=(write_fd,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    if not number:
-        sys.exit(f"Xvfb did not start (exit code {proc.poll()})")
-    os.environ["DISPLAY"] = f":{number}"
-    return proc
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="measured per source")
@@ -155,8 +134,7 @@ def main() -> int:
                   f"; measured rates {', '.join(f'{v:.0f}' for v in got['rates'].values())} Hz")
     finally:
         if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(5)
+            stop_xvfb(xvfb)
     return 0
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 
 import numpy as np
@@ -19,6 +18,7 @@ from imgui_bundle.immapp import testing  # noqa: E402
 
 from hexloop.adapters.fakes import FakeModel, FakeStore  # noqa: E402
 from hexloop.adapters.imgui import ImGuiRenderer  # noqa: E402
+from hexloop.adapters.imgui.xvfb import start_xvfb, stop_xvfb  # noqa: E402
 from hexloop.adapters.simulated import SimulatedSource  # noqa: E402
 from hexloop.application import App, Pipeline, Stream  # noqa: E402
 from hexloop.domain.state import State  # noqa: E402
@@ -41,28 +41,18 @@ def display():
             mp.setenv("HEXLOOP_GUI_INI", "none")
             yield os.environ["DISPLAY"]
         return
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
     try:
-        with os.fdopen(read_fd) as pipe:
-            number = pipe.readline().strip()  # Xvfb writes its display number once ready
-        if not number:
-            pytest.skip(f"Xvfb did not start (exit code {proc.poll()})")
+        proc, number = start_xvfb("1280x1024x24")
+    except RuntimeError as e:
+        pytest.skip(str(e))
+    try:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("DISPLAY", f":{number}")
+            mp.setenv("DISPLAY", number)
             mp.delenv("WAYLAND_DISPLAY", raising=False)
             mp.setenv("HEXLOOP_GUI_INI", "none")  # each test names its own layout file
-            yield f":{number}"
+            yield number
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_xvfb(proc)
 
 
 def rms(windows):

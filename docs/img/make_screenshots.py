@@ -8,9 +8,6 @@ The window's layout file is not read or written, so the pictures show the defaul
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,6 +18,7 @@ from imgui_bundle.immapp import testing
 
 from hexloop.adapters.fakes import FakeModel, FakeStore
 from hexloop.adapters.imgui import ImGuiRenderer
+from hexloop.adapters.imgui.xvfb import private_display, stop_xvfb
 from hexloop.adapters.simulated import SimulatedSource
 from hexloop.application import App, Pipeline, Stream
 from hexloop.domain.state import State
@@ -91,26 +89,6 @@ def shoot(out: Path) -> list[Path]:
     return shots
 
 
-def private_display() -> subprocess.Popen | None:
-    """Start Xvfb and point DISPLAY at it when there is no display; None if one exists."""
-    if os.environ.get("DISPLAY"):
-        return None
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        sys.exit("no display and no Xvfb: run under a desktop or apt-get install xvfb")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen([xvfb, "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24",
-                             "-nolisten", "tcp"], pass_fds=(write_fd,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    if not number:
-        sys.exit(f"Xvfb did not start (exit code {proc.poll()})")
-    os.environ["DISPLAY"] = f":{number}"
-    return proc
-
-
 def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent)
     out.mkdir(parents=True, exist_ok=True)
@@ -120,8 +98,7 @@ def main() -> None:
             print(f"wrote {path}")
     finally:
         if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(5)
+            stop_xvfb(xvfb)
 
 
 if __name__ == "__main__":
