@@ -63,12 +63,20 @@ class BoundedLog:
         """If the log outgrew its bound, move its last `max_bytes` to `.1` and empty it."""
         if self.size() <= self.max_bytes:
             return False
-        kept = _read_end(self.path, self.max_bytes)
+        # Copy, then truncate only if nothing came in meanwhile, so the child's last lines (its
+        # crash message, say) are not cut off between the copy and the truncate.
+        for _ in range(20):
+            before = self.size()
+            kept = _read_end(self.path, self.max_bytes)
+            if self.size() == before:
+                os.truncate(self.path, 0)  # the child's O_APPEND writes continue at the new end
+                break
+        else:
+            return False  # the child writes without pause; try again at the next poll
         tmp = Path(str(self.rotated) + ".tmp")
         with open(tmp, "wb") as f:
             f.write(kept)
         os.replace(tmp, self.rotated)
-        os.truncate(self.path, 0)  # the child's O_APPEND writes continue at the new end
         self._rotated_this_run = True
         return True
 
