@@ -32,3 +32,7 @@ def test_quick_demo_closes_the_loop(tmp_path):
     session = open_session(result.session)
     assert session.data("emg")[0].shape[1] == result.samples_recorded
     assert len(session.labels) == len(result.trials) * QUICK.trials_per_class
+    pytest.importorskip("mne")
+    raw = session.to_mne()["emg"]  # the recording goes on in the MNE ecosystem
+    assert raw.get_data().shape == (8, result.samples_recorded)
+    assert sorted(set(raw.annotations.description)) == sorted(result.trials)

@@ -144,3 +144,22 @@ def test_bridge_tables_pass_their_name_and_options_follow_annotations(tmp_path):
     assert any("bridges[0].options.fps: must be a number" in p for p in found)
     named = ok.replace("fps = 30", 'fps = 30, name = "x"')
     assert any("bridges[0].options.name: not an option" in p for p in problems(tmp_path, named))
+
+
+def test_hexloop_run_starts_the_setups_bridges_and_stops_them_at_the_end(tmp_path):
+    marker, pidfile = tmp_path / "started", tmp_path / "pid"
+    child = (f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); "
+             f"open({str(marker)!r}, 'w').close(); time.sleep(60)")
+    setup = GOOD + (
+        '\n[[bridges]]\nadapter = "command"\nname = "helper"\n'
+        f'options = {{ argv = [{sys.executable!r}, "-c", {child!r}], log_dir = '
+        f'{str(tmp_path / "logs")!r} }}\n'
+    )
+    out = subprocess.run([sys.executable, "-m", "hexloop.application.composition.cli", "run",
+                          str(write(tmp_path, setup)), "--headless", "--duration", "2"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert marker.exists()  # the bridge ran during the run
+    pid = int(pidfile.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # and is gone after it
