@@ -36,3 +36,27 @@ def test_quick_demo_closes_the_loop(tmp_path):
     raw = session.to_mne()["emg"]  # the recording goes on in the MNE ecosystem
     assert raw.get_data().shape == (8, result.samples_recorded)
     assert sorted(set(raw.annotations.description)) == sorted(result.trials)
+
+
+def test_ctrl_c_during_the_demo_leaves_a_valid_session(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    demo = subprocess.Popen([sys.executable, "-m", "hexloop.application.composition.cli", "demo",
+                             "--quick", "--headless", "--out", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in demo.stdout:  # wait until it is recording, then press Ctrl-C
+        if line.startswith("recording |"):
+            break
+    time.sleep(0.5)
+    demo.send_signal(signal.SIGINT)
+    out, _ = demo.communicate(timeout=30)
+    assert demo.returncode == 1  # not completed
+    assert "interrupted; the session recorded so far was saved" in out
+    (zipped,) = tmp_path.glob("*.session.zip")
+    session = open_session(zipped)
+    assert session.data("emg")[0].shape[1] > 0 and len(session.labels) >= 1

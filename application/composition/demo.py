@@ -132,7 +132,7 @@ class Experiment:
     def run(self) -> None:
         try:
             self._run()
-            self.result.completed = True
+            self.result.completed = not self.app.exit_requested  # else interrupted on the way
         except Exception as e:  # noqa: BLE001 - the summary says what stopped the demo
             self.result.error = f"{type(e).__name__}: {e}"
             self.app.ctx.log.error("demo", self.result.error)
@@ -246,8 +246,10 @@ def run_demo(quick: bool = False, out_dir: str = "recordings", headless: bool = 
         try:
             experiment.app.run(choose_renderer_for_demo(headless))
         finally:
-            if experiment.app.ctx.last_summary is not None:
-                experiment.result.session = experiment.app.ctx.last_summary.location
+            saved = experiment.app.ctx.last_summary
+            if saved is not None:
+                experiment.result.session = saved.location
+                experiment.result.samples_recorded = saved.samples.get("emg", 0)
     if not experiment.result.completed and experiment.result.error is None:
         experiment.result.error = "interrupted; the session recorded so far was saved"
     return experiment.result
