@@ -299,7 +299,7 @@ class LslSource:
         self._last_data = -math.inf
         self._last_probe = -math.inf
         self._probe: threading.Thread | None = None
-        self._vanished = False
+        self._vanished_generation = -1  # the connection a probe found gone
 
     # -- the Source port -------------------------------------------------------------------
 
@@ -388,7 +388,7 @@ class LslSource:
         if inlet is None:
             raise SourceLost(f"LSL stream {self._query()} is not connected; connect() first")
         try:
-            if self._vanished:
+            if self._vanished_generation == self._generation:
                 raise _Vanished
             data, ts = self.binding.pull(inlet, self._buffer, self._max_samples)
         except (*self.binding.lost_errors, _Vanished) as exc:
@@ -573,12 +573,12 @@ class LslSource:
         except Exception:  # a failed probe proves nothing
             log.debug("LSL presence probe failed", exc_info=True)
             return
-        if not present and generation == self._generation:
-            self._vanished = True
+        if not present:
+            # Stamped with the probed connection, so a late answer never condemns a newer one.
+            self._vanished_generation = generation
 
     def _close_inlet(self) -> None:
         self._generation += 1
-        self._vanished = False
         inlet, self._inlet = self._inlet, None
         if inlet is not None:
             try:

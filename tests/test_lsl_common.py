@@ -275,6 +275,23 @@ def test_an_outlet_that_vanishes_silently_is_found_out_by_the_probe(net):
     assert source.stats.losses == 1
 
 
+def test_a_late_probe_answer_never_condemns_a_newer_connection(net):
+    net.streams.append(stream())
+    answer = threading.Event()
+    net.present = lambda announcement, timeout: answer.wait(2.0) and False
+    source = source_on(net, "emg", presence_check_s=0.01)
+    source.connect(1.0)
+    time.sleep(0.02)
+    source.read()  # quiet: a probe of this connection starts and blocks
+    probe = source._probe
+    source.connect(1.0)  # a reconnect while that probe is still out
+    answer.set()  # the old probe now reports its outlet gone
+    probe.join(2.0)
+    assert not probe.is_alive()
+    source.read()  # the new connection is not blamed for it
+    assert source.connected and source.stats.losses == 0
+
+
 def test_usage_errors(net):
     with pytest.raises(ValueError, match="needs a stream name"):
         source_on(net)
