@@ -163,3 +163,42 @@ def test_hexloop_run_starts_the_setups_bridges_and_stops_them_at_the_end(tmp_pat
     pid = int(pidfile.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # and is gone after it
+
+
+def _fake_registry():
+    from hexloop.adapters.fakes import FakeModel, FakeStore
+
+    registry = Registry.from_entry_points()
+    registry.register("store", "fake", FakeStore)
+    registry.register("model", "fake", FakeModel)
+    return registry
+
+
+WITH_PIPELINE = GOOD + '\n[model]\nadapter = "fake"\n\n[pipeline]\npredict_hz = 20\n'
+
+
+def test_hexloop_run_refuses_a_record_or_model_it_cannot_honour(tmp_path, monkeypatch, capsys):
+    from hexloop.application.composition import cli
+
+    monkeypatch.setattr(cli, "_registry", _fake_registry)
+    bare, piped = write(tmp_path, GOOD), write(tmp_path, WITH_PIPELINE, "piped.toml")
+    assert cli.main(["run", str(bare), "--headless", "--duration", "5", "--record", "s01"]) == 2
+    assert "--record needs a [store]" in capsys.readouterr().err
+    stored = write(tmp_path, WITH_PIPELINE + '\n[store]\nadapter = "fake"\n', "stored.toml")
+    assert cli.main(["run", str(stored), "--headless", "--record", "s", "--model", "m"]) == 2
+    assert "cannot be combined" in capsys.readouterr().err
+    corrupt = tmp_path / "model.json"
+    corrupt.write_text("not a model")
+    assert cli.main(["run", str(piped), "--headless", "--model", str(corrupt)]) == 2
+    assert f"cannot load the model {corrupt}" in capsys.readouterr().err
+    assert cli.main(["run", str(piped), "--headless", "--model", str(tmp_path / "none")]) == 2
+    assert "cannot load the model" in capsys.readouterr().err
+
+
+def test_hexloop_run_record_saves_a_session(tmp_path, monkeypatch, capsys):
+    from hexloop.application.composition import cli
+
+    monkeypatch.setattr(cli, "_registry", _fake_registry)
+    stored = write(tmp_path, GOOD + '\n[store]\nadapter = "fake"\n')
+    assert cli.main(["run", str(stored), "--headless", "--duration", "1", "--record", "s01"]) == 0
+    assert "session saved to memory://sim-only/" in capsys.readouterr().out

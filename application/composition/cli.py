@@ -28,23 +28,32 @@ def cmd_run(args) -> int:
     from .build import build
     from .labsetup import SetupInvalid, load_setup
 
+    registry = _registry()
     try:
-        setup = load_setup(args.setup, _registry())
-        built = build(setup, _registry(), headless=args.headless, duration=args.duration)
+        setup = load_setup(args.setup, registry)
+        built = build(setup, registry, headless=args.headless, duration=args.duration)
     except SetupInvalid as e:
         print(e, file=sys.stderr)
         return 2
     app = built.app
+    if args.record and args.model:
+        print("--record and --model cannot be combined: the app records or predicts, not both; "
+              "record first, train, then run with --model", file=sys.stderr)
+        return 2
+    if args.record and app.store is None:
+        print("--record needs a [store] in the setup file, e.g. [store] adapter = \"zarr\"",
+              file=sys.stderr)
+        return 2
     if args.model:
         if built.pipeline is None:
             print("--model needs a [pipeline] in the setup file", file=sys.stderr)
             return 2
-
-        def predict_when_ready(_app):
+        try:
             built.pipeline.load_model(args.model)
-            built.pipeline.start_predicting()
-
-        app.before_run_hooks.append(predict_when_ready)
+        except (OSError, ValueError) as e:  # ModelFileError is a ValueError
+            print(f"cannot load the model {args.model}: {e}", file=sys.stderr)
+            return 2
+        built.pipeline.start_predicting()
     if args.record:
         app.before_run_hooks.append(lambda a: _record_when_connected(a, args.record))
     app.run(built.renderer)
@@ -54,10 +63,16 @@ def cmd_run(args) -> int:
 
 
 def _record_when_connected(app, slug: str) -> None:
+    """Start recording once every stream has connected; a refusal for any other reason is
+    logged instead of waited on forever."""
+
     def wait_then_record():
         while not app.exit_requested:
-            if app.recording_refusal() is None:
-                app.start_recording(slug)
+            if all(s.info is not None for s in app.ctx.streams.values()):
+                try:
+                    app.start_recording(slug)
+                except Exception as e:  # noqa: BLE001 - reported, the run goes on
+                    app.ctx.log.error("record", f"--record could not start: {e}")
                 return
             threading.Event().wait(0.1)
 
