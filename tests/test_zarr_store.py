@@ -208,6 +208,33 @@ def test_labels_are_on_disk_as_soon_as_they_are_added(tmp_path):
         session.add_label(LabelEvent(4.0, 1))
 
 
+def test_a_slow_label_fsync_never_blocks_the_next_label(tmp_path, monkeypatch):
+    from hexloop.adapters.zarr import recording
+
+    in_fsync, release = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(fd):
+        in_fsync.set()
+        release.wait(5.0)
+        real_fsync(fd)
+
+    session = ZarrStore(tmp_path).open_session(
+        SessionMeta("x", [StreamInfo("a", 1, 10.0)], class_names=("rest", "fist")))
+    monkeypatch.setattr(recording.os, "fsync", slow_fsync)
+    session.add_label(LabelEvent(1.0, 1))
+    assert in_fsync.wait(5.0)  # the writer thread is now inside a slow fsync
+    marker = threading.Thread(target=session.add_label, args=(LabelEvent(2.0, 0),))
+    marker.start()
+    marker.join(2.0)
+    blocked = marker.is_alive()
+    release.set()
+    marker.join()
+    monkeypatch.setattr(recording.os, "fsync", real_fsync)
+    assert not blocked
+    assert session.close().labels == 2
+
+
 def test_trials_and_windowing_from_a_session(tmp_path):
     info = StreamInfo("emg", 2, 100.0)
     session = ZarrStore(tmp_path).open_session(

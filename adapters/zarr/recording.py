@@ -455,14 +455,18 @@ class ZarrRecording:
         self.writer_busy_s += time.perf_counter() - started
 
     def _sync_labels(self) -> None:
+        """fsync labels.jsonl without holding the lock, so add_label never waits on the disk.
+
+        Only the writer thread calls this, and close() joins it before closing the file.
+        """
         with self._labels_lock:
             f = self._labels_file
             if f is None or self._labels_failed:
                 return
-            try:
-                os.fsync(f.fileno())
-            except OSError:
-                pass
+        try:
+            os.fsync(f.fileno())
+        except OSError:
+            pass
 
     def _close_labels(self) -> None:
         with self._labels_lock:
