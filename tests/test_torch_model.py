@@ -395,6 +395,21 @@ def _bad_files(good, tmp_path):
     return files, sentinel
 
 
+def test_a_saved_model_is_on_disk_before_it_replaces_the_old_file(mlp_classifier, tmp_path,
+                                                                    monkeypatch):
+    from hexloop.adapters.torch import fileformat
+
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(fileformat.os, "fsync",
+                        lambda fd: (calls.append(("fsync", os.fstat(fd).st_size)), real_fsync(fd)))
+    monkeypatch.setattr(fileformat.os, "replace",
+                        lambda a, b: (calls.append(("replace", None)), real_replace(a, b)))
+    path = _saved(mlp_classifier, tmp_path)
+    assert [c[0] for c in calls] == ["fsync", "replace"]
+    assert calls[0][1] == path.stat().st_size  # the whole archive was synced
+
+
 def test_bad_files_are_refused_and_the_model_stays(mlp_classifier, tmp_path):
     good = _saved(mlp_classifier, tmp_path)
     model = TorchClassifier()

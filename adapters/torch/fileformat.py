@@ -60,10 +60,13 @@ def write_model_file(
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".hexloop-model-", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
-            zf.writestr(HEADER_NAME, json.dumps(doc, indent=1, allow_nan=False))
-            for name, blob in blobs.items():
-                zf.writestr(_tensor_member(name), blob)
+        with os.fdopen(fd, "wb") as f:
+            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
+                zf.writestr(HEADER_NAME, json.dumps(doc, indent=1, allow_nan=False))
+                for name, blob in blobs.items():
+                    zf.writestr(_tensor_member(name), blob)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename, or a power cut leaves it empty
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is an ordinary file
         os.replace(tmp, path)
     except BaseException:
