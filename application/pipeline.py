@@ -72,12 +72,15 @@ class Pipeline:
     """
 
     def __init__(self, app: App, predict_hz: float = 50.0, streams: Sequence[str] | None = None,
-                 name: str = "pipeline"):
+                 name: str = "pipeline", step_ms: float = 50.0):
         if not predict_hz > 0:
             raise ValueError(f"predict_hz must be positive, got {predict_hz}")
+        if not step_ms > 0:
+            raise ValueError(f"step_ms must be positive, got {step_ms}")
         self.app = app
         self.name = name
         self.predict_hz = float(predict_hz)
+        self.step_ms = float(step_ms)  # training_data's default hop between windows
         self.stream_names = list(streams) if streams is not None else None
         self.outputs: list[Output] = []
         self.predictions = PredictionLog()
@@ -89,6 +92,7 @@ class Pipeline:
         self._extract: ExtractFn | None = None
         self._train: TrainFn | None = None
         self._predict: PredictFn | None = None
+        self._model_factory: Callable[[], Any] | None = None
         self._job: TrainingJob | None = None
         self._train_thread: threading.Thread | None = None
         self._thread: threading.Thread | None = None
@@ -134,7 +138,7 @@ class Pipeline:
         return [self.app.ctx.streams[n] for n in names]
 
     # --- training ----------------------------------------------------------------------------
-    def training_data(self, session: RecordedSession, step_ms: float = 50.0,
+    def training_data(self, session: RecordedSession, step_ms: float | None = None,
                       target: str | None = None) -> TrainingData:
         """Windows from a recorded session, passed through `extract`.
 
@@ -142,15 +146,18 @@ class Pipeline:
         `target`, regression: windows over the whole recording, learning the target stream's
         newest sample at each window's end (a force sensor, say). Windows end on the first
         stream's samples; every other stream contributes the samples ending at the same time.
+        Windows start every `step_ms` (default: the pipeline's `step_ms`).
         """
         if self._extract is None:
             raise RuntimeError("no @pipeline.extract function: define one before training")
         streams = self.streams
         arrays = {s.name: session.data(s.name) for s in streams}
+        lengths = {s.name: max(1, round(s.window_ms * session.meta.stream(s.name).sampling_rate
+                                        / 1000.0)) for s in streams}
         first = streams[0]
         rate = session.meta.stream(first.name).sampling_rate
-        length = max(1, round(first.window_ms * rate / 1000.0))
-        step = max(1, round(step_ms * rate / 1000.0))
+        length = lengths[first.name]
+        step = max(1, round((self.step_ms if step_ms is None else step_ms) * rate / 1000.0))
         ts = arrays[first.name][1]
         if target is None:
             starts, y = labeled_window_starts(ts, session.labels, length, step)
@@ -168,7 +175,7 @@ class Pipeline:
             windows = {}
             for s in streams:
                 d, t = arrays[s.name]
-                n = max(1, round(s.window_ms * session.meta.stream(s.name).sampling_rate / 1000))
+                n = lengths[s.name]
                 stop = int(np.searchsorted(t, end, side="right"))
                 if stop < n:
                     break
@@ -242,7 +249,7 @@ class Pipeline:
 
     def load_model(self, path, factory: Callable[[], Any] | None = None) -> None:
         """Load into a fresh model; on any error the current model stays in place."""
-        factory = factory or getattr(self, "_model_factory", None)
+        factory = factory or self._model_factory
         if factory is None:
             raise RuntimeError("load_model needs a factory (or use_model(...) first)")
         model = factory()

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from hexloop.application.composition.build import build
@@ -202,3 +203,24 @@ def test_hexloop_run_record_saves_a_session(tmp_path, monkeypatch, capsys):
     stored = write(tmp_path, GOOD + '\n[store]\nadapter = "fake"\n')
     assert cli.main(["run", str(stored), "--headless", "--duration", "1", "--record", "s01"]) == 0
     assert "session saved to memory://sim-only/" in capsys.readouterr().out
+
+
+def test_the_pipelines_step_ms_sets_the_hop_between_training_windows(tmp_path):
+    from hexloop.adapters.fakes import FakeStore
+    from hexloop.domain.labels import LabelEvent
+    from hexloop.domain.session import SessionMeta
+    from hexloop.domain.streams import StreamInfo
+
+    registry = _fake_registry()
+    setup = load_setup(write(tmp_path, WITH_PIPELINE + "step_ms = 100\n"), registry)
+    built = build(setup, registry, headless=True)
+    store = FakeStore()
+    session = store.open_session(SessionMeta("sim-only", (StreamInfo("emg", 4, 500.0),),
+                                             ("rest", "fist")))
+    session.append("emg", np.zeros((1000, 4), np.float32), np.arange(1000) / 500.0)
+    session.add_label(LabelEvent(0.0, 1))
+    recorded = store.read(session.close().location)
+    # 2 s at 500 Hz, 100-sample windows every 50 samples (100 ms): 19 windows, not 37 at 50 ms
+    assert len(built.pipeline.training_data(recorded)) == 19
+    assert len(built.pipeline.training_data(recorded, step_ms=50)) == 37
+

@@ -90,7 +90,8 @@ def build(setup: LabSetup, registry: Registry, headless: bool = False,
         model_cfg = setup.section("model")
         factory = functools.partial(registry.load("model", model_cfg["adapter"]),
                                     **model_cfg.get("options", {}))
-        pipeline = Pipeline(app, predict_hz=cfg.get("predict_hz", 50.0), streams=names)
+        pipeline = Pipeline(app, predict_hz=cfg.get("predict_hz", 50.0), streams=names,
+                            step_ms=cfg.get("step_ms", 50.0))
         pipeline.extract(make_extract(features, names))
         pipeline.use_model(factory)
         for i, out in enumerate(setup.section("outputs")):
