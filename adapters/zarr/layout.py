@@ -61,7 +61,7 @@ class StreamLayout:
 
     def to_dict(self) -> dict:
         return {
-            "info": stream_info_dict(self.info),
+            "info": self.info.to_dict(),
             "group": self.group,
             "chunk_samples": self.chunk_samples,
             "compression": self.compression,
@@ -71,15 +71,6 @@ class StreamLayout:
     def from_dict(cls, d: Mapping[str, Any]) -> StreamLayout:
         return cls(StreamInfo.from_dict(dict(d["info"])), str(d["group"]),
                    int(d["chunk_samples"]), d.get("compression"))
-
-
-def stream_info_dict(info: StreamInfo) -> dict:
-    """StreamInfo as JSON-ready fields (tuples become lists)."""
-    out = {}
-    for field in attrs.fields(StreamInfo):
-        value = getattr(info, field.name)
-        out[field.name] = list(value) if isinstance(value, tuple) else value
-    return out
 
 
 def package_versions() -> dict[str, str]:

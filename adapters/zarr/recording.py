@@ -37,7 +37,6 @@ from .layout import (
     meta_document,
     session_folder_name,
     stream_groups,
-    stream_info_dict,
     write_atomically,
 )
 from .packing import pack_folder, repair_folder
@@ -190,7 +189,7 @@ class ZarrRecording:
             for layout in self._layouts:
                 info = layout.info
                 group = streams_group.create_group(layout.group.split("/", 1)[1],
-                                                   attributes={"stream": stream_info_dict(info)})
+                                                   attributes={"stream": info.to_dict()})
                 config = {"write_empty_chunks": True}  # every block must exist on disk
                 flat = {"name": "default", "separator": "."}  # c.<block>.0: no folder per block
                 data = group.create_array(
