@@ -221,17 +221,21 @@ class App:
                                        f"recording: {e}")
 
     def mark(self, label: str | int, time_s: float | None = None) -> LabelEvent:
-        """Cue a class from now on (name or index); recorded with the session."""
-        session = self.ctx.recording
-        if session is None:
-            raise TransitionRefused(self.ctx.state, Action.START_RECORDING,
-                                    "labels are recorded with a session: start recording first")
-        track = self.ctx.labels
-        index = track.index_of(label) if isinstance(label, str) else int(label)
-        event = LabelEvent(self.clock.now() if time_s is None else time_s, index)
-        track.add(event)
-        session.add_label(event)
-        return event
+        """Cue a class from now on (name or index); recorded with the session.
+
+        Serialised with start/stop_recording, so a label never lands in a session being closed.
+        """
+        with self._record_lock:
+            session = self.ctx.recording
+            if session is None:
+                raise TransitionRefused(self.ctx.state, Action.START_RECORDING,
+                                        "labels are recorded with a session: start recording first")
+            track = self.ctx.labels
+            index = track.index_of(label) if isinstance(label, str) else int(label)
+            event = LabelEvent(self.clock.now() if time_s is None else time_s, index)
+            track.add(event)
+            session.add_label(event)
+            return event
 
     def stop_recording(self) -> SessionSummary:
         """Detach streams, finalize the session and return its summary."""

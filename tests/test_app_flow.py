@@ -267,3 +267,35 @@ def test_a_bad_model_file_keeps_the_current_model(tmp_path):
     pipeline.load_model(good)
     assert pipeline.model is not trained
     assert pipeline.model.predict(np.array([1.0, 0.0])).argmax() == 0
+
+
+def test_a_mark_while_the_session_closes_is_refused_not_added_to_the_closed_session():
+    closing, release = threading.Event(), threading.Event()
+
+    class SlowClosingStore(FakeStore):
+        def open_session(self, meta):
+            session = super().open_session(meta)
+            close = session.close
+
+            def slow_close():
+                closing.set()
+                release.wait(5)
+                return close()
+
+            session.close = slow_close
+            return session
+
+    store = SlowClosingStore()
+    app, _, _ = build(FakeSource.steady("emg"), store)
+    with started(app):
+        assert wait_for(lambda: app.recording_refusal() is None)
+        app.start_recording()
+        app.mark("rest")
+        stopper, errors = run_in_thread(app.stop_recording)
+        assert closing.wait(5)
+        threading.Timer(0.2, release.set).start()
+        with pytest.raises(TransitionRefused, match="start recording first"):
+            app.mark("fist")
+        stopper.join(5)
+        assert not errors
+        assert [e.class_index for e in store.opened[0].labels.events] == [0]
