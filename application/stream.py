@@ -50,8 +50,8 @@ class Stream:
     """A named stream fed by `source` on its own daemon acquisition thread.
 
     The thread reads, validates, writes the ring buffer, updates the display snapshot and, while
-    recording, appends to the session (with the labels a source carries, if it has any). It never dies silently: a failing source is retried with
-    backoff and its error shows in `health`.
+    recording, appends to the session (with the labels a source carries, if it has any). It
+    never dies silently: a failing source is retried with backoff and its error shows in `health`.
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""An EMG-like signal model: per-class muscle activation patterns under noise, mains hum and drift.
+"""An EMG-like signal model: per-class muscle activation patterns under noise and mains hum.
 
 Pure numpy; the simulated source and the simulated LSL device pace it on a clock.
 """
