@@ -454,3 +454,11 @@ def test_a_session_killed_before_its_arrays_existed_reads_as_empty(tmp_path):
         assert back.sample_count("emg") == 0 and back.data("emg")[0].shape == (2, 0)
         assert len(back.labels) == 1
         assert any("no arrays on disk" in p for p in back.problems)
+
+
+def test_streams_whose_names_differ_only_in_case_or_suffix_get_their_own_groups():
+    from hexloop.adapters.zarr.layout import stream_groups
+
+    infos = [StreamInfo(n, 1, 10.0) for n in ("x", "X", "x_1", "x_2")]
+    groups = stream_groups(infos)
+    assert len({g.lower() for g in groups}) == 4

@@ -4,12 +4,14 @@ screenshots."""
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 
 
-def start_xvfb(screen: str = "1920x1080x24") -> tuple[subprocess.Popen, str]:
-    """Start Xvfb on a free display number; (process, ":N"). RuntimeError if it cannot."""
+def start_xvfb(screen: str = "1920x1080x24", timeout: float = 15.0) -> tuple[subprocess.Popen, str]:
+    """Start Xvfb on a free display number; (process, ":N"). RuntimeError if it cannot, or is
+    not ready within `timeout` seconds."""
     xvfb = shutil.which("Xvfb")
     if xvfb is None:
         raise RuntimeError("no Xvfb: apt-get install xvfb xauth libgl1 libegl1")
@@ -19,7 +21,8 @@ def start_xvfb(screen: str = "1920x1080x24") -> tuple[subprocess.Popen, str]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(write_fd)
     with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()  # Xvfb writes its display number once ready
+        ready, _, _ = select.select([pipe], [], [], timeout)
+        number = pipe.readline().strip() if ready else ""  # its display number, once ready
     if not number:
         stop_xvfb(proc)
         raise RuntimeError(f"Xvfb did not start (exit code {proc.poll()})")

@@ -104,9 +104,10 @@ def stream_groups(infos: Sequence[StreamInfo]) -> list[str]:
     taken: set[str] = set()
     groups = []
     for i, info in enumerate(infos):
-        key = safe_name(info.name, f"stream{i}")
-        if key.lower() in taken:
-            key = f"{key}_{i}"
+        key = base = safe_name(info.name, f"stream{i}")
+        suffix = i
+        while key.lower() in taken:  # "x", "X" and "x_1" never share a folder
+            key, suffix = f"{base}_{suffix}", suffix + 1
         taken.add(key.lower())
         groups.append(f"{STREAMS_GROUP}/{key}")
     return groups
