@@ -34,11 +34,13 @@ class Log:
         self._max_distinct = max_distinct
         self._lock = threading.Lock()
         self.echo = echo  # optional callable(LogEntry), e.g. print to stderr
+        self.total = 0  # entries ever added
 
     def add(self, level: str, source: str, message: str) -> None:
         entry = LogEntry(time.time(), level, source, message)
         with self._lock:
             self._entries.append(entry)
+            self.total += 1
         if self.echo is not None:
             self.echo(entry)
 
@@ -68,6 +70,12 @@ class Log:
     def occurrences(self, source: str, error: str) -> int:
         with self._lock:
             return self._seen.get((source, error), 0)
+
+    def since(self, total: int) -> tuple[list[LogEntry], int]:
+        """Entries added after the log held `total` (those still kept), and the new total."""
+        with self._lock:
+            new = min(self.total - total, len(self._entries))
+            return list(self._entries)[len(self._entries) - new :], self.total
 
     def entries(self, level: str | None = None) -> list[LogEntry]:
         with self._lock:

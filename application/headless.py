@@ -10,24 +10,32 @@ class HeadlessRenderer:
     """Prints the app's status line every `interval` seconds; `duration` ends the run after that
     many seconds. On a terminal the line rewrites itself; elsewhere it prints one line each time.
 
-    `@app.ui` functions draw into a window, so with no window they are not called: an ImGui call
-    without a window's context would crash the interpreter.
+    Warnings and errors from the app's log go to `problems` (stderr) as they happen. `@app.ui`
+    functions draw into a window, so with no window they are not called: an ImGui call without
+    a window's context would crash the interpreter.
     """
 
-    def __init__(self, interval: float = 1.0, duration: float | None = None, out=None):
+    def __init__(self, interval: float = 1.0, duration: float | None = None, out=None,
+                 problems=None):
         self.interval = interval
         self.duration = duration
         self.out = out if out is not None else sys.stdout
+        self.problems = problems if problems is not None else sys.stderr  # warnings, errors
 
     def run(self, target) -> None:
         tty = getattr(self.out, "isatty", lambda: False)()
         started = time.monotonic()
         next_print = started
+        log = getattr(target.ctx, "log", None)
+        seen = 0  # from the start: problems while starting up count too
         while not target.exit_requested:
             now = time.monotonic()
             if self.duration is not None and now - started >= self.duration:
                 target.request_exit()
                 break
+            if log is not None and log.total != seen:
+                entries, seen = log.since(seen)
+                self._show_problems(entries, tty)
             if now >= next_print and self.interval > 0:
                 line = target.status_line()
                 self.out.write(f"\r\x1b[2K{line}" if tty else f"{line}\n")
@@ -37,3 +45,14 @@ class HeadlessRenderer:
         if tty:
             self.out.write("\n")
             self.out.flush()
+
+    def _show_problems(self, entries, tty: bool) -> None:
+        """Warnings and errors from the app's log, each on its own line (there is no log panel)."""
+        lines = [f"{e.level}: {e.source}: {e.message}" for e in entries
+                 if e.level in ("warning", "error")]
+        if lines:
+            if tty:
+                self.out.write("\r\x1b[2K")
+                self.out.flush()
+            self.problems.write("\n".join(lines) + "\n")
+            self.problems.flush()

@@ -327,3 +327,16 @@ def test_the_log_is_bounded_and_error_once_counts_every_occurrence():
     log.error_once("stream emg", "second")
     log.error_once("stream emg", "third")  # only the newest two distinct errors are remembered
     assert log.occurrences("stream emg", "ValueError: bad chunk") == 0
+
+
+def test_headless_runs_show_warnings_and_errors_as_they_happen():
+    import io
+
+    from hexloop.application import HeadlessRenderer
+
+    app = App("problems")
+    app.before_run_hooks.append(lambda a: a.ctx.log.error("stream emg", "TimeoutError: gone"))
+    app.before_run_hooks.append(lambda a: a.ctx.log.info("app", "all fine"))
+    problems = io.StringIO()
+    app.run(HeadlessRenderer(interval=0, duration=0.2, out=io.StringIO(), problems=problems))
+    assert problems.getvalue() == "error: stream emg: TimeoutError: gone\n"

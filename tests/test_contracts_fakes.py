@@ -209,3 +209,8 @@ def test_a_transport_whose_receiver_sees_other_values_fails():
     transport = GarblingTransport()
     with pytest.raises(AssertionError, match="sent \\[0. 1.\\], received \\[1. 2.\\]"):
         check_transport(lambda: transport, received=transport.received)
+
+
+def test_the_simulated_source_refuses_a_rate_it_could_never_deliver():
+    with pytest.raises(ValueError, match="needs a positive rate"):
+        SimulatedSource(rate=0.0)

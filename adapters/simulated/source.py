@@ -25,6 +25,8 @@ class SimulatedSource:
         seed: int = 0,
         clock=None,
     ):
+        if not rate > 0:
+            raise ValueError(f"a simulated amplifier needs a positive rate in Hz, got {rate}")
         self._info = StreamInfo(name, channels, rate, "float32", type="EMG", units=("V",) * channels)
         self.chunk = chunk  # deliver only whole chunks of this many samples (0: whatever is due)
         self.simulator = EmgSimulator(channels, rate, tuple(class_names), seed)

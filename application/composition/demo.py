@@ -134,8 +134,9 @@ class Experiment:
             self._run()
             self.result.completed = not self.app.exit_requested  # else interrupted on the way
         except Exception as e:  # noqa: BLE001 - the summary says what stopped the demo
-            self.result.error = f"{type(e).__name__}: {e}"
-            self.app.ctx.log.error("demo", self.result.error)
+            if not self.app.exit_requested:  # an interrupted step fails as a consequence
+                self.result.error = f"{type(e).__name__}: {e}"
+                self.app.ctx.log.error("demo", self.result.error)
         finally:
             self.app.request_exit()
 
@@ -251,7 +252,9 @@ def run_demo(quick: bool = False, out_dir: str = "recordings", headless: bool = 
                 experiment.result.session = saved.location
                 experiment.result.samples_recorded = saved.samples.get("emg", 0)
     if not experiment.result.completed and experiment.result.error is None:
-        experiment.result.error = "interrupted; the session recorded so far was saved"
+        experiment.result.error = ("interrupted; the session recorded so far was saved"
+                                   if experiment.result.session else
+                                   "interrupted before anything was recorded")
     return experiment.result
 
 
