@@ -10,6 +10,7 @@ import pytest
 from hexloop.adapters.fakes import FakeModel, FakeSource, FakeStore, FakeTransport
 from hexloop.adapters.simulated import SimulatedSource
 from hexloop.application import App, Output, Pipeline, Stream, StreamStatus
+from hexloop.domain import features
 from hexloop.domain.labels import LabelEvent
 from hexloop.domain.pipeline import TrainingData
 from hexloop.domain.state import State, TransitionRefused
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.timeout(30)
 
 
 def rms(windows):
-    return np.sqrt((windows["emg"].astype(np.float64) ** 2).mean(axis=1))
+    return features.rms(windows["emg"])
 
 
 def train_centroids(data, job):

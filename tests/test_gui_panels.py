@@ -28,6 +28,7 @@ from hexloop.adapters.imgui import (  # noqa: E402
 )
 from hexloop.adapters.simulated import SimulatedSource  # noqa: E402
 from hexloop.application import App, HeadlessRenderer, Pipeline, Stream  # noqa: E402
+from hexloop.domain import features  # noqa: E402
 from hexloop.domain.display import DisplaySnapshot  # noqa: E402
 from hexloop.domain.state import State  # noqa: E402
 from hexloop.domain.streams import StreamInfo  # noqa: E402
@@ -124,7 +125,7 @@ class SlowStore(FakeStore):
 
 
 def rms(windows):
-    return np.sqrt((windows["emg"].astype(np.float64) ** 2).mean(axis=1))
+    return features.rms(windows["emg"])
 
 
 @pytest.fixture

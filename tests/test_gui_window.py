@@ -8,7 +8,6 @@ import os
 import shutil
 import time
 
-import numpy as np
 import pytest
 
 pytest.importorskip("imgui_bundle")
@@ -21,6 +20,7 @@ from hexloop.adapters.imgui import ImGuiRenderer  # noqa: E402
 from hexloop.adapters.imgui.xvfb import start_xvfb, stop_xvfb  # noqa: E402
 from hexloop.adapters.simulated import SimulatedSource  # noqa: E402
 from hexloop.application import App, Pipeline, Stream  # noqa: E402
+from hexloop.domain import features  # noqa: E402
 from hexloop.domain.state import State  # noqa: E402
 from hexloop.ports.contracts import check_renderer  # noqa: E402
 
@@ -56,7 +56,7 @@ def display():
 
 
 def rms(windows):
-    return np.sqrt((windows["emg"].astype(np.float64) ** 2).mean(axis=1))
+    return features.rms(windows["emg"])
 
 
 def demo_app():

@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from imgui_bundle import imgui
 from imgui_bundle.immapp import testing
 
@@ -21,6 +20,7 @@ from hexloop.adapters.imgui import ImGuiRenderer
 from hexloop.adapters.imgui.xvfb import private_display, stop_xvfb
 from hexloop.adapters.simulated import SimulatedSource
 from hexloop.application import App, Pipeline, Stream
+from hexloop.domain import features
 from hexloop.domain.state import State
 
 CLASSES = ("rest", "fist", "pinch")
@@ -34,7 +34,7 @@ def build_app():
     app.streams(Stream("emg", emg, window_ms=200, buffer_ms=5000),
                 Stream("hd-emg", hd, window_ms=200, buffer_ms=5000))
     pipeline = Pipeline(app, predict_hz=50.0, streams=["emg"])
-    pipeline.extract(lambda w: np.sqrt((w["emg"].astype(np.float64) ** 2).mean(axis=1)))
+    pipeline.extract(lambda w: features.rms(w["emg"]))
     pipeline.use_model(FakeModel)
 
     @app.ui
