@@ -106,3 +106,34 @@ def test_the_uci_myo_recordings_load_on_a_1khz_grid_with_their_labels():
     assert [round(e.time * 1000) for e in rec.labels.events] == times[change].tolist()
     names = rec.labels.class_names
     assert [names[e.class_index] for e in rec.labels.events] == [str(c) for c in classes[change]]
+
+
+def test_a_piped_recording_is_read_once(tmp_path):
+    """A named pipe can be read only once: the loader must not reopen the file."""
+    import os
+    import threading
+
+    fifo = tmp_path / "live.txt"
+    os.mkfifo(fifo)
+    text = "time\tx\tclass\n" + "".join(f"{t}\t{t * 2}\t{t // 5}\n" for t in range(10))
+
+    def feed():
+        with open(fifo, "w") as f:
+            f.write(text)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    rec = read_text_recording(fifo)
+    writer.join(5)
+    assert rec.data[:, 0].tolist() == [t * 2 for t in range(10)]
+    assert rec.labels.class_names == ("0", "1")
+
+
+def test_the_dialect_is_sniffed_quoted_names_and_semicolons(tmp_path):
+    text = '"time (ms)";"ch 1";"ch 2";"gesture"\n' + "".join(
+        f'{t};"{t}.5";{-t};"{"rest" if t < 3 else "fist"}"\n' for t in range(6))
+    rec = read_text_recording(_write(tmp_path / "quoted.csv", text))
+    assert rec.info.channel_names == ("ch 1", "ch 2")
+    assert rec.data[:, 0].tolist() == [t + 0.5 for t in range(6)]
+    assert rec.labels.class_names == ("rest", "fist")
+    assert rec.info.sampling_rate == 1000.0

@@ -17,6 +17,7 @@ StreamInfo is the nominal one.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from collections.abc import Mapping
@@ -50,14 +51,28 @@ def _is_number(text: str) -> bool:
     return bool(_NUMBER.match(text.strip()))
 
 
-def _split(line: str, delimiter: str | None) -> list[str]:
-    return [f.strip() for f in (line.split(delimiter) if delimiter else line.split())]
+def _read_table(path: Path, delimiter: str | None) -> tuple[list[str] | None, list[str], str | None]:
+    """The file read once: its header (None when the first row is all numbers), its data lines
+    and their delimiter.
 
-
-def _guess_delimiter(line: str) -> str | None:
-    counts = {d: line.count(d) for d in ("\t", ",", ";")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else None
+    Blank lines and lines starting with '#' are skipped. The delimiter is `delimiter` when
+    given, else what `csv.Sniffer` finds among tab, comma and semicolon, else runs of blanks.
+    """
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        lines = [line for line in f.read().splitlines()
+                 if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        raise ValueError(f"{path} holds no data rows")
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters="\t,;").delimiter
+        except csv.Error:  # one column, or columns separated by blanks
+            delimiter = None
+    first = [f.strip() for f in (next(csv.reader(lines[:1], delimiter=delimiter))
+                                 if delimiter else lines[0].split())]
+    if all(_is_number(v) for v in first):
+        return None, lines, delimiter
+    return first, lines[1:], delimiter
 
 
 def _column(spec: int | str | None, header: list[str] | None, role: str, path: Path) -> int | None:
@@ -131,20 +146,9 @@ def read_text_recording(
     path = Path(path)
     if time_unit not in ("auto", "ms", "s"):
         raise ValueError(f"time_unit must be 'auto', 'ms' or 's', got {time_unit!r}")
-    with open(path, encoding="utf-8-sig") as f:
-        first = ""
-        skipped = 0
-        for line in f:
-            skipped += 1
-            if line.strip() and not line.lstrip().startswith("#"):
-                first = line.rstrip("\r\n")
-                break
-    if not first:
-        raise ValueError(f"{path} holds no data rows")
-    delimiter = delimiter if delimiter is not None else _guess_delimiter(first)
-    fields = _split(first, delimiter)
-    header = None if all(_is_number(v) for v in fields) else fields
-    width = len(fields)
+    header, lines, delimiter = _read_table(path, delimiter)
+    width = len(header) if header is not None else len(
+        next(csv.reader(lines[:1], delimiter=delimiter)) if delimiter else lines[0].split())
     if width < 2:
         raise ValueError(f"{path}: found 1 column; expected a time column and channel columns "
                          "(pass delimiter= if the columns are separated by something else)")
@@ -159,13 +163,11 @@ def read_text_recording(
     channel_cols = [i for i in range(width) if i not in (t_col, l_col)]
     if not channel_cols:
         raise ValueError(f"{path}: no channel columns besides time and label")
-    skip = skipped if header is not None else skipped - 1
     try:
-        numbers = np.loadtxt(path, delimiter=delimiter, skiprows=skip, comments="#",
-                             usecols=[t_col, *channel_cols], dtype=np.float64, ndmin=2,
-                             encoding="utf-8-sig")
-        raw_labels = (np.loadtxt(path, delimiter=delimiter, skiprows=skip, comments="#",
-                                 usecols=[l_col], dtype=str, ndmin=1, encoding="utf-8-sig")
+        numbers = np.loadtxt(lines, delimiter=delimiter, usecols=[t_col, *channel_cols],
+                             dtype=np.float64, ndmin=2, quotechar='"')
+        raw_labels = (np.loadtxt(lines, delimiter=delimiter, usecols=[l_col], dtype=str, ndmin=1,
+                                 quotechar='"')
                       if l_col is not None else None)
     except ValueError as e:
         raise ValueError(f"{path}: cannot read the numeric columns ({e}); check the delimiter "
