@@ -282,3 +282,156 @@ def test_argv_must_be_a_list():
 
 def test_is_a_bridge():
     assert isinstance(CommandBridge("b", py("pass")), Bridge)
+
+
+# -- the log bound holds whatever the timing --------------------------------------------------
+
+MEGABYTES_THEN_EXIT = (
+    "import sys\n"
+    "line = 'y' * 1000 + '\\n'\n"
+    "for i in range(3000): sys.stderr.write(line)\n"  # 3 MB, then exit at once
+    "print('last words', file=sys.stderr, flush=True)\n"
+)
+
+
+def test_a_child_that_writes_megabytes_between_two_polls_and_exits_leaves_a_bounded_log(
+    bridges, tmp_path
+):
+    """The supervisor's size check runs while the child is quiet; the child then writes 3 MB and
+    exits before the next check. The bound must still hold once the bridge reports it stopped."""
+    go = tmp_path / "go"
+    code = (
+        "import os, time\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.005)\n" + MEGABYTES_THEN_EXIT
+    )
+    bridge = bridges("burst", py(code), log_max_bytes=64_000, tail_lines=2, poll_s=0.01)
+    real_enforce = bridge.log.enforce_bound
+    released = []
+
+    def enforce_then_let_the_child_burst(*args, **kwargs):
+        result = real_enforce(*args, **kwargs)
+        if not released and bridge.status.pid is not None:
+            pid = bridge.status.pid
+            released.append(pid)
+            go.touch()  # after the check: the child writes everything and exits, unseen
+            deadline = time.monotonic() + 20
+            while pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.005)  # until it is a zombie: it exited, the supervisor did not reap
+        return result
+
+    bridge.log.enforce_bound = enforce_then_let_the_child_burst
+    bridge.start()
+    status = wait_state(bridge, "stopped", timeout=30)
+    assert released, "the child was never released"
+    assert status.exit_code == 0
+    assert os.path.getsize(bridge.log_path) <= 64_000
+    rotated = bridge.log_path.with_name(bridge.log_path.name + ".1")
+    assert os.path.getsize(rotated) <= 64_000
+    assert status.stderr_tail[-1] == "last words"  # the end is what is kept
+
+
+def test_stop_bounds_what_the_child_wrote_since_the_last_poll(bridges, tmp_path):
+    done = tmp_path / "done"
+    code = MEGABYTES_THEN_EXIT + f"open({str(done)!r}, 'w').close()\nimport time; time.sleep(60)"
+    bridge = bridges("unpolled", py(code), log_max_bytes=64_000, poll_s=30.0)
+    bridge.start()
+    deadline = time.monotonic() + 20
+    while not done.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert done.exists()
+    status = bridge.stop(2.0)
+    assert status.state == "stopped"
+    assert os.path.getsize(bridge.log_path) <= 64_000
+    assert status.stderr_tail[-1] == "last words"
+
+
+def test_a_new_run_keeps_only_the_bounded_end_of_an_oversized_previous_log(tmp_path):
+    from hexloop.adapters.subprocess.logfile import BoundedLog
+
+    log = BoundedLog(tmp_path / "x.stderr.log", max_bytes=4096)
+    log.path.write_bytes(b"old\n" * 100_000 + b"the end\n")  # 400 kB left by an earlier run
+    os.close(log.open_for_child())
+    assert log.size() == 0
+    kept = log.rotated.read_bytes()
+    assert len(kept) <= 4096 and kept.endswith(b"the end\n")
+
+
+# -- check_bridge catches broken bridges ------------------------------------------------------
+
+class _ScriptedBridge:
+    """A fake bridge whose flaws are switched on one at a time."""
+
+    def __init__(self, name="fake", *, stop_keeps_running=False, crash_code=None, crash_pid=None):
+        from hexloop.domain.bridges import BridgeStatus
+
+        self._Status = BridgeStatus
+        self._name = name
+        self._status = BridgeStatus(name)
+        self.stop_keeps_running = stop_keeps_running
+        self.crash_code = crash_code  # set: start() ends in 'crashed' with this exit code
+        self.crash_pid = crash_pid
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def status(self):
+        return self._status
+
+    def start(self):
+        if self.crash_code is not None:
+            self._status = self._Status(self._name, "crashed", self.crash_pid, self.crash_code)
+            return
+        if self._status.running:
+            return
+        self._status = self._Status(self._name, "running", None)
+
+    def stop(self, timeout=5.0):
+        if not self.stop_keeps_running and not self._status.crashed:
+            self._status = self._Status(self._name, "stopped")
+        return self._status
+
+
+def test_check_bridge_accepts_the_well_behaved_fake():
+    check_bridge(_ScriptedBridge, make_failing=lambda: _ScriptedBridge(crash_code=3))
+
+
+@pytest.mark.parametrize("make,make_failing,match", [
+    (lambda: _ScriptedBridge(stop_keeps_running=True), None, "after stop\\(\\) the bridge is"),
+    (lambda: 42, None, "does not implement the Bridge port"),
+    (_ScriptedBridge, lambda: _ScriptedBridge(crash_code=0), "non-zero exit code"),
+    (_ScriptedBridge, lambda: _ScriptedBridge(crash_code=3, crash_pid=77), "must not report a pid"),
+    (_ScriptedBridge, _ScriptedBridge, "a failing child left it 'running'"),
+])
+def test_check_bridge_catches_a_broken_bridge(make, make_failing, match):
+    with pytest.raises(AssertionError, match=match):
+        check_bridge(make, make_failing=make_failing, timeout=0.3)
+
+
+class _LeakyBridge(CommandBridge):
+    """Reports 'stopped' without ending its child: the bug check_bridge exists to catch."""
+
+    def _terminate(self, proc, timeout):
+        self.leaked = proc
+        return None, "pretended to stop"
+
+
+def test_check_bridge_catches_a_bridge_whose_child_survives_stop(bridges):
+    made = []
+
+    def make():
+        bridge = bridges("leaky", py("import time; time.sleep(60)"))
+        bridge.__class__ = _LeakyBridge
+        made.append(bridge)
+        return bridge
+
+    try:
+        with pytest.raises(AssertionError, match="survived stop"):
+            check_bridge(make, timeout=2.0)
+    finally:
+        for bridge in made:
+            leaked = getattr(bridge, "leaked", None)
+            if leaked is not None:
+                leaked.kill()
+                leaked.wait(5)

@@ -138,6 +138,7 @@ class CommandBridge:
             proc = self._end_supervisor()
             if proc is not None:
                 code, detail = self._terminate(proc, timeout)
+                self.log.enforce_bound(final=True)  # what it wrote since the last poll counts too
                 self._publish("stopped", None, code, detail)
             elif self._crash_reason is not None:  # it crashed; cancel the restart it awaited
                 self._publish(
@@ -228,6 +229,9 @@ class CommandBridge:
                     last_size = size
                     self._publish("running", proc.pid, None, "")
                 continue
+            # It exited: what it wrote after this poll's check must be bounded too (a child can
+            # write megabytes between two polls and exit).
+            self.log.enforce_bound(final=True)
             with self._state:
                 if run_stop.is_set():
                     return  # stop() or start() took over

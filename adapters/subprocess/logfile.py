@@ -2,7 +2,10 @@
 
 The child writes straight into the file (never into a pipe the parent must drain, so a busy or
 frozen parent can never block it). The supervisor bounds the size by copy-and-truncate, the way
-logrotate's `copytruncate` does: the previous part goes to `<log>.1`.
+logrotate's `copytruncate` does: the previous part goes to `<log>.1`. The bound holds whatever
+the timing: the supervisor enforces it while the child runs, once more when it reaps the child
+(a child may write megabytes between two polls and exit), and a log rotated for a new run keeps
+only its last `max_bytes`.
 """
 
 from __future__ import annotations
@@ -48,7 +51,10 @@ class BoundedLog:
     def open_for_child(self) -> int:
         """Start a new run: keep the last run's log as `.1`, return an O_APPEND fd to hand over."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists() and self.path.stat().st_size > 0:
+        size = self.size()
+        if size > self.max_bytes:  # the last run outgrew the bound: keep only its end
+            self._write_rotated(_read_end(self.path, self.max_bytes))
+        elif size > 0:
             os.replace(self.path, self.rotated)
         self._rotated_this_run = False
         return os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o644)
@@ -59,8 +65,12 @@ class BoundedLog:
         except FileNotFoundError:
             return 0
 
-    def enforce_bound(self) -> bool:
-        """If the log outgrew its bound, move its last `max_bytes` to `.1` and empty it."""
+    def enforce_bound(self, final: bool = False) -> bool:
+        """If the log outgrew its bound, move its last `max_bytes` to `.1` and empty it.
+
+        `final=True` is for a reaped child: if something (a grandchild holding the file) still
+        writes without pause, cut anyway rather than leave the log over its bound.
+        """
         if self.size() <= self.max_bytes:
             return False
         # Copy, then truncate only if nothing came in meanwhile, so the child's last lines (its
@@ -69,16 +79,20 @@ class BoundedLog:
             before = self.size()
             kept = _read_end(self.path, self.max_bytes)
             if self.size() == before:
-                os.truncate(self.path, 0)  # the child's O_APPEND writes continue at the new end
                 break
         else:
-            return False  # the child writes without pause; try again at the next poll
-        tmp = Path(str(self.rotated) + ".tmp")
-        with open(tmp, "wb") as f:
-            f.write(kept)
-        os.replace(tmp, self.rotated)
+            if not final:
+                return False  # the child writes without pause; try again at the next poll
+        os.truncate(self.path, 0)  # the child's O_APPEND writes continue at the new end
+        self._write_rotated(kept)
         self._rotated_this_run = True
         return True
+
+    def _write_rotated(self, data: bytes) -> None:
+        tmp = Path(str(self.rotated) + ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, self.rotated)
 
     def tail(self) -> tuple[str, ...]:
         """The last `tail_lines` lines the current run wrote (reaching into `.1` if it was cut)."""
