@@ -118,3 +118,28 @@ def test_windowing_refuses_mismatched_inputs_with_a_hint():
         labeled_windows(data, ts, track, 0, 1)
     with pytest.raises(ValueError, match="resample the target onto the data's timestamps"):
         aligned_windows(data, ts, np.zeros(9), 2, 1)
+
+
+def test_time_order_is_checked_against_the_last_event_not_the_first():
+    track = LabelTrack(NAMES, [LabelEvent(1.0, 0), LabelEvent(3.0, 1)])
+    with pytest.raises(ValueError, match="at 2.000000 is earlier than the previous one at 3.000000"):
+        track.add(LabelEvent(2.0, 2))  # after the first event, before the last: still refused
+    assert track.events == (LabelEvent(1.0, 0), LabelEvent(3.0, 1))
+    track.add(LabelEvent(3.0, 2))  # the same time as the last is allowed
+    assert [e.time for e in track.events] == [1.0, 3.0, 3.0]
+
+
+@given(st.lists(st.integers(-50, 50), max_size=12))
+@settings(max_examples=150, deadline=None)
+def test_an_event_is_accepted_exactly_when_it_is_not_earlier_than_the_last_accepted(times):
+    track, latest = LabelTrack(NAMES), None
+    for t in times:
+        if latest is None or t >= latest:
+            track.add(LabelEvent(float(t), 0))
+            latest = t
+        else:
+            with pytest.raises(ValueError, match="labels must be added in time order"):
+                track.add(LabelEvent(float(t), 0))
+    accepted = [e.time for e in track.events]
+    assert accepted == sorted(accepted)
+    assert len(accepted) == len([t for i, t in enumerate(times) if t >= max(times[:i + 1])])
