@@ -148,6 +148,13 @@ def test_absurd_streams_are_refused_before_any_inlet_exists(net, announced, frag
     assert net.inlets == []
 
 
+def test_a_marker_stream_refusal_names_nothing_that_does_not_exist(net):
+    net.streams.append(stream(fmt="string"))
+    with pytest.raises(StreamRefused) as refused:
+        source_on(net, "emg").connect(1.0)
+    assert "marker inlet" not in str(refused.value)  # hexloop has no such thing to point at
+
+
 def test_expectations_refuse_the_wrong_device(net):
     net.streams.append(stream(channels=4, rate=250.0))
     with pytest.raises(StreamRefused, match="4 channels but this source expects 8") as refused:

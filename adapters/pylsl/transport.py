@@ -23,11 +23,5 @@ class PylslTransport(LslTransport):
         # max_buffered counts seconds (regular rate) or hundreds of samples (irregular).
         return pylsl.StreamOutlet(info, chunk_size=1, max_buffered=math.ceil(self.max_buffer_s))
 
-    def _push(self, outlet, sample, timestamp):
-        outlet.push_sample(sample, timestamp)
-
-    def _destroy(self, outlet):
-        pass  # the outlet vanishes from the network with its last reference, dropped by close()
-
     def _consumers(self, outlet):
         return outlet.have_consumers()

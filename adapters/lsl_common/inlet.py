@@ -1,8 +1,7 @@
-"""What the pylsl and mne-lsl adapters share, so both behave the same.
+"""LslSource: reading one LSL stream through a binding, with reconnect and presence probing.
 
-Owns: finding a stream by identity, refusing absurd or unexpected geometry before anything is
-allocated, non-blocking pulls into a preallocated buffer, timestamp hygiene (non-decreasing,
-gap counting), the lost/reconnect bookkeeping, and the prediction outlet's send rules. The
+Owns finding the stream by identity, non-blocking pulls into a preallocated buffer, timestamp
+hygiene (small steps back smoothed, gaps counted) and the lost/reconnect bookkeeping. The
 binding-specific calls sit behind `LslBinding`; nothing here imports an LSL package.
 """
 
@@ -12,28 +11,18 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import Any, ClassVar, NamedTuple, Protocol
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 
-from hexloop.domain.streams import MAX_CHANNELS, StreamInfo, geometry_problems
+from hexloop.domain.streams import MAX_CHANNELS, StreamInfo
 from hexloop.ports.source import SourceLost
 
-log = logging.getLogger(__name__)
+from .discovery import Announcement, LslBinding, describe_query
+from .info import StreamRefused, announced_info, refuse_if_unusable
 
-#: liblsl's channel_format codes, shared by every binding.
-LSL_FORMATS = {
-    1: "float32",
-    2: "float64",
-    3: "string",
-    4: "int32",
-    5: "int16",
-    6: "int8",
-    7: "int64",
-}
+log = logging.getLogger(__name__)
 
 #: connect() without a timeout, and no `timeout` option: long enough for liblsl's second wave.
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
@@ -54,159 +43,6 @@ PULL_BUFFER_BYTES = 32 * 1024 * 1024
 
 class _Vanished(Exception):
     """The presence probe no longer sees the outlet this inlet is connected to."""
-
-
-class StreamRefused(ValueError):
-    """A stream was found but hexloop will not read it; the message says why and what to do."""
-
-
-class StreamListing(NamedTuple):
-    """One stream visible on the network, as `hexloop streams` lists it."""
-
-    name: str
-    type: str
-    channel_count: int
-    sampling_rate: float  # 0: irregular
-    format: str
-    host: str
-    source_id: str
-
-    @property
-    def channels(self) -> int:
-        return self.channel_count
-
-    @property
-    def rate(self) -> float:
-        return self.sampling_rate
-
-
-@attrs.frozen
-class Announcement:
-    """What the resolver says about a stream before any inlet exists."""
-
-    name: str
-    type: str
-    channel_count: int
-    sampling_rate: float
-    format: str  # one of LSL_FORMATS' values
-    source_id: str
-    host: str
-    created_at: float = 0.0
-    uid: str = ""
-
-    def listing(self) -> StreamListing:
-        return StreamListing(
-            self.name,
-            self.type,
-            self.channel_count,
-            self.sampling_rate,
-            self.format,
-            self.host,
-            self.source_id,
-        )
-
-
-class LslBinding(Protocol):
-    """The handful of calls a binding (pylsl, mne_lsl.lsl) provides to the shared code."""
-
-    #: Exceptions the binding raises when the outlet is gone.
-    lost_errors: tuple[type[BaseException], ...]
-
-    def resolve(
-        self,
-        name: str | None,
-        type: str | None,
-        source_id: str | None,
-        timeout: float,
-        minimum: int = 1,
-    ) -> list[Any]:
-        """Streams matching every given field; returns once `minimum` are found or on timeout."""
-        ...
-
-    def resolve_all(self, timeout: float) -> list[Any]: ...
-
-    def present(self, announcement: Announcement, timeout: float) -> bool:
-        """Whether that very outlet (by uid) still answers within `timeout` (may block)."""
-        ...
-
-    def announce(self, handle: Any) -> Announcement: ...
-
-    def open_inlet(
-        self,
-        handle: Any,
-        *,
-        max_buffer_s: int,
-        chunk_len: int,
-        clock_correction: bool,
-        dejitter: bool,
-        timeout: float,
-    ) -> Any:
-        """Create the inlet (recover=False) and subscribe to the data within `timeout`."""
-        ...
-
-    def channel_metadata(
-        self, inlet: Any, timeout: float
-    ) -> tuple[list[str | None] | None, list[str | None] | None]:
-        """Channel labels and units from the full description (None where absent)."""
-        ...
-
-    def time_correction(self, inlet: Any, timeout: float) -> float: ...
-
-    def pull(
-        self, inlet: Any, buffer: np.ndarray, max_samples: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Non-blocking pull of up to max_samples; results may alias reused memory."""
-        ...
-
-    def close_inlet(self, inlet: Any) -> None: ...
-
-
-def describe_query(name: str | None, type: str | None, source_id: str | None) -> str:
-    parts = [f"{k}={v!r}" for k, v in (("name", name), ("type", type), ("source_id", source_id))]
-    return " ".join(p for p, v in zip(parts, (name, type, source_id)) if v is not None)
-
-
-def xpath_literal(value: str) -> str:
-    """Quote a value for an LSL (XPath 1.0) predicate."""
-    if "'" not in value:
-        return f"'{value}'"
-    if '"' not in value:
-        return f'"{value}"'
-    raise ValueError(f"LSL cannot search for {value!r}: it contains both ' and \" quotes")
-
-
-def xpath_predicate(name: str | None, type: str | None, source_id: str | None) -> str:
-    terms = [
-        f"{field}={xpath_literal(value)}"
-        for field, value in (("name", name), ("type", type), ("source_id", source_id))
-        if value is not None
-    ]
-    return " and ".join(terms)
-
-
-def list_streams_with(binding: LslBinding, timeout: float) -> list[StreamListing]:
-    """Every stream visible within `timeout` seconds, sorted by name."""
-    found = {}
-    for handle in binding.resolve_all(timeout):
-        announcement = binding.announce(handle)
-        found[announcement.uid or len(found)] = announcement.listing()  # twins stay visible
-    return sorted(found.values(), key=lambda s: (s.name, s.host, s.source_id))
-
-
-def _clean_labels(values: list[str | None] | None, count: int, default: str, what: str, stream):
-    """Labels from a stream's description, or None when they cannot be used as they are."""
-    if not values:
-        return None
-    if len(values) != count:
-        log.warning(
-            "LSL stream %r describes %d channel %s for %d channels; ignoring them",
-            stream,
-            len(values),
-            what,
-            count,
-        )
-        return None
-    return tuple(default.format(i + 1) if v is None else str(v) for i, v in enumerate(values))
 
 
 @attrs.define
@@ -342,7 +178,8 @@ class LslSource:
                 "(docs/lsl.md)."
             )
         announcement, handle = self._choose(handles)
-        self._refuse_if_unusable(announcement)
+        refuse_if_unusable(announcement, self.expected_channels, self.expected_rate,
+                           self._info)
         try:
             inlet = self.binding.open_inlet(
                 handle,
@@ -368,17 +205,7 @@ class LslSource:
         except BaseException:
             self.binding.close_inlet(inlet)
             raise
-        count, name = announcement.channel_count, announcement.name
-        info = StreamInfo(
-            name,
-            count,
-            announcement.sampling_rate,
-            announcement.format,
-            channel_names=_clean_labels(labels, count, "ch{}", "labels", name) or (),
-            units=_clean_labels(units, count, "", "units", name) or (),
-            type=announcement.type,
-            source_id=announcement.source_id,
-        )
+        info = announced_info(announcement, labels, units)
         self._adopt(info, announcement, inlet)
         return info
 
@@ -435,52 +262,6 @@ class LslSource:
             )
         # Several live outlets with one source_id: a restarted sender beats a stale one.
         return max(candidates, key=lambda pair: pair[0].created_at)
-
-    def _refuse_if_unusable(self, a: Announcement) -> None:
-        where = f"LSL stream {a.name!r} on {a.host or 'an unknown host'}"
-        if a.format not in LSL_FORMATS.values() or a.format == "string":
-            raise StreamRefused(
-                f"{where} carries {a.format} values; hexloop reads numeric streams only "
-                "(markers go through a marker inlet, not a Source)"
-            )
-        # Judge the announced geometry without building a StreamInfo (which would raise).
-        probe = SimpleNamespace(
-            name=a.name,
-            channel_count=a.channel_count,
-            sampling_rate=a.sampling_rate,
-            dtype=a.format,
-            channel_names=(),
-            units=(),
-        )
-        problems = geometry_problems(probe)
-        if self.expected_channels is not None and a.channel_count != self.expected_channels:
-            problems.append(
-                f"it has {a.channel_count} channels but this source expects "
-                f"{self.expected_channels}; check which device is streaming or fix `channels`"
-            )
-        if self.expected_rate is not None and a.sampling_rate != self.expected_rate:
-            problems.append(
-                f"it runs at {a.sampling_rate:g} Hz but this source expects "
-                f"{self.expected_rate:g} Hz; check the device settings or fix `rate`"
-            )
-        old = self._info
-        if old is not None:
-            changed = [
-                f"{what} {was} -> {now}"
-                for what, was, now in (
-                    ("channels", old.channel_count, a.channel_count),
-                    ("rate", old.sampling_rate, a.sampling_rate),
-                    ("format", old.dtype, a.format),
-                )
-                if was != now
-            ]
-            if changed:
-                problems.append(
-                    "it came back with a different shape (" + ", ".join(changed) + "); "
-                    "restart the stream in hexloop so buffers and recordings match"
-                )
-        if problems:
-            raise StreamRefused(f"{where} was refused: " + "; ".join(problems))
 
     def _adopt(self, info: StreamInfo, announcement: Announcement, inlet: Any) -> None:
         dtype = info.np_dtype
@@ -589,99 +370,3 @@ class LslSource:
     def __repr__(self) -> str:
         state = "connected" if self._inlet is not None else "not connected"
         return f"{type(self).__name__}({self._query()}, {state})"
-
-
-class LslTransport:
-    """A Transport publishing one float32 LSL sample per send(); subclasses pick the binding.
-
-    The outlet appears on open() with the given channel labels (channel type `misc`, so MNE
-    clients accept it) and disappears on close().
-    """
-
-    binding_name: ClassVar[str] = "lsl"
-
-    def __init__(
-        self,
-        name: str = "hexloop-predictions",
-        *,
-        type: str = "Predictions",
-        source_id: str | None = None,
-        max_buffer_s: float = 1.0,
-        channel_type: str = "misc",
-    ):
-        if not name:
-            raise ValueError("an LSL outlet needs a non-empty stream name")
-        if not (max_buffer_s > 0 and math.isfinite(max_buffer_s)):
-            raise ValueError(f"max_buffer_s must be a positive number, got {max_buffer_s}")
-        self.name, self.type = name, type
-        self.source_id = source_id if source_id is not None else f"hexloop:{name}"
-        self.max_buffer_s = float(max_buffer_s)
-        self.channel_type = channel_type
-        self.channels: tuple[str, ...] = ()
-        self._outlet: Any = None
-        self._sample: np.ndarray | None = None
-        self._closed = False
-
-    def open(self, channels: Sequence[str], rate: float) -> None:
-        names = tuple(str(c) for c in channels)
-        if not names:
-            raise ValueError(f"LSL outlet {self.name!r} needs at least one channel name")
-        if len(set(names)) != len(names):
-            raise ValueError(f"LSL outlet {self.name!r}: channel names repeat: {list(names)}")
-        if len(names) > MAX_CHANNELS:
-            raise ValueError(
-                f"LSL outlet {self.name!r}: {len(names)} channels, at most {MAX_CHANNELS}"
-            )
-        rate = float(rate)
-        if not (rate >= 0 and math.isfinite(rate)):
-            raise ValueError(f"LSL outlet {self.name!r}: rate must be >= 0 Hz, got {rate}")
-        if self._outlet is not None:  # reopened: the old outlet goes before the new one appears
-            old, self._outlet = self._outlet, None
-            self._destroy(old)
-            del old
-        self._outlet = self._create(names, rate)
-        self.channels = names
-        self._sample = np.zeros(len(names), dtype=np.float32)
-        self._closed = False
-
-    def send(self, sample: np.ndarray, timestamp: float) -> None:
-        outlet = self._outlet
-        if outlet is None:
-            state = "closed" if self._closed else "not opened yet"
-            raise RuntimeError(f"send() on LSL outlet {self.name!r}, which is {state}")
-        values = np.asarray(sample)
-        if values.shape != self._sample.shape:
-            raise ValueError(
-                f"LSL outlet {self.name!r} has {len(self.channels)} channels "
-                f"{list(self.channels)}; got a sample of shape {values.shape}"
-            )
-        np.copyto(self._sample, values, casting="unsafe")
-        stamp = float(timestamp)
-        self._push(outlet, self._sample, stamp if math.isfinite(stamp) else 0.0)
-
-    def close(self) -> None:
-        outlet, self._outlet = self._outlet, None
-        self._closed = True
-        if outlet is not None:
-            self._destroy(outlet)
-
-    @property
-    def has_consumers(self) -> bool:
-        return self._outlet is not None and self._consumers(self._outlet)
-
-    # binding hooks
-    def _create(self, channels: tuple[str, ...], rate: float) -> Any:
-        raise NotImplementedError
-
-    def _push(self, outlet: Any, sample: np.ndarray, timestamp: float) -> None:
-        raise NotImplementedError
-
-    def _destroy(self, outlet: Any) -> None:
-        raise NotImplementedError
-
-    def _consumers(self, outlet: Any) -> bool:
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        state = "open" if self._outlet is not None else "closed"
-        return f"{type(self).__name__}(name={self.name!r}, {state})"
