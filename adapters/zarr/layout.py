@@ -23,7 +23,9 @@ import attrs
 
 from hexloop.domain.labels import LabelEvent, LabelTrack
 from hexloop.domain.session import SCHEMA_VERSION, SessionMeta
-from hexloop.domain.streams import StreamInfo
+from hexloop.domain.streams import StreamInfo, geometry_problems
+
+from .limits import MAX_CHUNK_BYTES, MAX_META_BYTES, check_sizes, role_limit, zip_problems
 
 FORMAT = "hexloop.session"
 ADAPTER = "hexloop.adapters.zarr"
@@ -31,6 +33,7 @@ META_NAME = "meta.json"
 LABELS_NAME = "labels.jsonl"
 STREAMS_GROUP = "streams"
 ZIP_SUFFIX = ".session.zip"
+MANIFEST_NAME = "manifest.json"  # in archives only: every packed file's size and CRC-32
 PARTIAL_SUFFIX = ".partial"  # zarr's and our own temporary files end in this
 
 STATUS_RECORDING = "recording"  # still being written, or the writer died (crash): recover it
@@ -68,9 +71,25 @@ class StreamLayout:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> StreamLayout:
-        return cls(StreamInfo.from_dict(dict(d["info"])), str(d["group"]),
-                   int(d["chunk_samples"]), d.get("compression"))
+    def from_dict(cls, d: Mapping[str, Any], where: str = "streams[?]") -> StreamLayout:
+        """A layout from meta.json; a value that cannot be right is refused with its key."""
+        info = StreamInfo.from_dict(dict(d["info"]))
+        problems = geometry_problems(info)
+        if problems:
+            raise SessionFormatError(f"{where}.info: " + "; ".join(problems))
+        chunk = d["chunk_samples"]
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk <= 0:
+            raise SessionFormatError(
+                f"{where}.chunk_samples is {chunk!r}; it must be a positive whole number of "
+                "samples (the block length)")
+        if chunk * max(info.channel_count * info.np_dtype.itemsize, 8) > MAX_CHUNK_BYTES:
+            raise SessionFormatError(
+                f"{where}.chunk_samples is {chunk}: blocks of {info.channel_count} channels "
+                f"would exceed the {MAX_CHUNK_BYTES // 2**20} MiB a block may have")
+        group = d["group"]
+        if not isinstance(group, str) or not group.startswith(f"{STREAMS_GROUP}/"):
+            raise SessionFormatError(f"{where}.group is {group!r}; it must be 'streams/<key>'")
+        return cls(info, group, chunk, d.get("compression"))
 
 
 def package_versions() -> dict[str, str]:
@@ -162,22 +181,48 @@ def encode_json(document: Mapping[str, Any]) -> bytes:
         ) from e
 
 
+#: What to do about a meta.json that cannot be read, appended to every such error.
+META_ADVICE = (
+    "the session's description (meta.json) is damaged: restore the session from a backup copy; "
+    "its arrays are plain Zarr and `zarr.open_group(path)` still reads them, and "
+    "`hexloop inspect --verify PATH` lists what else is damaged"
+)
+
+
 def decode_meta(raw: bytes, where: str) -> tuple[dict, SessionMeta, list[StreamLayout]]:
-    """Parse meta.json into its document, the SessionMeta and the stream layouts."""
+    """Parse meta.json into its document, the SessionMeta and the stream layouts.
+
+    Anything that cannot be right (bad JSON, a future schema, a missing or impossible field such
+    as `chunk_samples` 0) raises SessionFormatError naming the key and saying what to do.
+    """
+    if len(raw) > MAX_META_BYTES:
+        raise SessionFormatError(
+            f"{where}: {META_NAME} is {len(raw)} bytes, more than the {MAX_META_BYTES} a "
+            f"session description may have; {META_ADVICE}")
     try:
         doc = json.loads(raw)
-    except ValueError as e:
-        raise SessionFormatError(f"{where}: {META_NAME} is not valid JSON ({e})") from e
+    except (ValueError, RecursionError) as e:
+        raise SessionFormatError(
+            f"{where}: {META_NAME} is not valid JSON ({e}); {META_ADVICE}") from e
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise SessionFormatError(f"{where}: {META_NAME} is not a hexloop session description")
+        raise SessionFormatError(
+            f"{where}: {META_NAME} is not a hexloop session description (its \"format\" is not "
+            f"{FORMAT!r}); if this is a hexloop session, {META_ADVICE}")
     version = doc.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise SessionFormatError(
+            f"{where}: {META_NAME} has schema_version {version!r}, not a version number; "
+            f"{META_ADVICE}")
+    if version > SCHEMA_VERSION:
         raise SessionFormatError(
             f"{where} uses session schema {version!r}, this hexloop reads up to {SCHEMA_VERSION}; "
-            "update hexloop to read it"
+            "update hexloop to read it (pip install -U hexloop)"
         )
     try:
-        layouts = [StreamLayout.from_dict(s) for s in doc["streams"]]
+        streams = doc["streams"]
+        if not isinstance(streams, list):
+            raise TypeError("'streams' is not a list")
+        layouts = [StreamLayout.from_dict(s, f"streams[{i}]") for i, s in enumerate(streams)]
         created = dt.datetime.fromisoformat(doc["created"])
         meta = SessionMeta(
             str(doc["app_name"]),
@@ -188,8 +233,12 @@ def decode_meta(raw: bytes, where: str) -> tuple[dict, SessionMeta, list[StreamL
             versions=dict(doc.get("versions") or {}),
             extras=dict(doc.get("extras") or {}),
         )
-    except (KeyError, TypeError, ValueError) as e:
-        raise SessionFormatError(f"{where}: {META_NAME} is incomplete or inconsistent ({e})") from e
+    except SessionFormatError as e:
+        raise SessionFormatError(f"{where}: {META_NAME} {e}; {META_ADVICE}") from e
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+        raise SessionFormatError(
+            f"{where}: {META_NAME} is incomplete or inconsistent ({type(e).__name__}: {e}); "
+            f"{META_ADVICE}") from e
     return doc, meta, layouts
 
 
@@ -252,51 +301,124 @@ def check_archive_names(names: Iterable[str], where: str) -> None:
 
 
 class Container:
-    """Read access to a session's files, the same for a folder and a stored zip."""
+    """Read access to a session's files, the same for a folder and a stored zip.
+
+    Opening a zip checks its directory first (stored-only, sizes that fit each file's role, no
+    overlapping members, the pack manifest when there is one): see limits.py. Every read is
+    bounded and every failure to read is a SessionFormatError naming the file.
+    """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._zip: zipfile.ZipFile | None = None
+        self.problems: list[str] = []  # damage found while opening that does not stop reading
+        self.damaged_names: set[str] = set()  # members the manifest says were altered or lost
         if self.path.is_dir():
             self.is_zip = False
         elif self.path.is_file():
             self.is_zip = True
             try:
                 self._zip = zipfile.ZipFile(self.path, "r")
-            except (zipfile.BadZipFile, OSError) as e:
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError,
+                    NotImplementedError, OverflowError) as e:
                 raise SessionFormatError(
-                    f"{self.path} is neither a session folder nor a readable .session.zip ({e})"
+                    f"{self.path} is neither a session folder nor a readable .session.zip ({e}); "
+                    "if it is a session archive, it is damaged: use a backup copy"
                 ) from e
             try:
-                check_archive_names(self._zip.namelist(), str(self.path))
-            except SessionFormatError:
+                infos = self._zip.infolist()
+                check_archive_names([i.filename for i in infos], str(self.path))
+                problems = zip_problems(infos, self.path.stat().st_size)
+                if problems:
+                    raise SessionFormatError(
+                        f"{self.path} is refused before reading: " + "; ".join(problems))
+                self._sizes = {i.filename: i.file_size for i in infos if not i.is_dir()}
+                self._check_manifest(infos)
+            except BaseException:
                 self._zip.close()
                 raise
         else:
             raise FileNotFoundError(f"no session at {self.path}: the path does not exist")
 
+    def _check_manifest(self, infos: list[zipfile.ZipInfo]) -> None:
+        """Compare every member's CRC and size with the manifest written when it was packed:
+        members exchanged, removed or altered since are named in `problems`."""
+        raw = self.read(MANIFEST_NAME)
+        if raw is None:
+            return  # packed before manifests existed
+        try:
+            files = json.loads(raw)["files"]
+            if not isinstance(files, dict):
+                raise TypeError("'files' is not an object")
+        except (ValueError, KeyError, TypeError, RecursionError) as e:
+            self.problems.append(f"{MANIFEST_NAME} cannot be read ({e}); members are unchecked")
+            return
+        members = {i.filename: i for i in infos}
+        for name, entry in files.items():
+            info = members.get(name)
+            if not isinstance(entry, dict):
+                entry = {}
+            if info is None:
+                self.damaged_names.add(name)
+                self.problems.append(f"{name} was packed but is missing from the archive")
+            elif [info.file_size, info.CRC] != [entry.get("size"), entry.get("crc32")]:
+                self.damaged_names.add(name)
+                self.problems.append(
+                    f"{name} differs from the file that was packed (size or CRC-32); it was "
+                    "altered or exchanged with another member")
+
     def names(self) -> set[str]:
         """Every file in the session, as '/'-separated relative names."""
+        return set(self.sizes())
+
+    def sizes(self) -> dict[str, int]:
+        """Every file in the session with its size in bytes."""
         if self._zip is not None:
-            return {n for n in self._zip.namelist() if not n.endswith("/")}
-        out = set()
+            return dict(self._sizes)
+        out = {}
         for root, _dirs, files in os.walk(self.path):
             rel = Path(root).relative_to(self.path).as_posix()
             for f in files:
-                out.add(f if rel == "." else f"{rel}/{f}")
+                name = f if rel == "." else f"{rel}/{f}"
+                try:
+                    out[name] = (Path(root) / f).stat().st_size
+                except OSError:
+                    continue  # removed while we looked (a temporary renamed into place)
         return out
 
-    def read(self, name: str) -> bytes | None:
-        """A file's bytes, or None when it is not there."""
+    def read(self, name: str, limit: int | None = None) -> bytes | None:
+        """A file's bytes, or None when it is not there; SessionFormatError when it is larger
+        than `limit` (default: its role's limit) or cannot be read whole."""
+        limit = role_limit(name) if limit is None else limit
         if self._zip is not None:
+            size = self._sizes.get(name)
+            if size is None:
+                return None
+            if limit is not None and size > limit:
+                raise SessionFormatError(
+                    f"{self.path}: {name} is {size} bytes, more than the {limit} allowed")
             try:
                 return self._zip.read(name)
-            except KeyError:
-                return None
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, RuntimeError,
+                    NotImplementedError, OverflowError) as e:
+                raise SessionFormatError(
+                    f"{self.path}: {name} cannot be read ({e}); the archive is damaged there"
+                ) from e
         try:
-            return (self.path / name).read_bytes()
-        except FileNotFoundError:
+            with open(self.path / name, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if limit is not None and size > limit:
+                    raise SessionFormatError(
+                        f"{self.path}: {name} is {size} bytes, more than the {limit} allowed")
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except IsADirectoryError as e:
+            raise SessionFormatError(f"{self.path}: {name} is a folder, not a file") from e
+
+    def folder_problems(self) -> list[str]:
+        """Role limits for a folder's files (zip members are checked on opening)."""
+        return [] if self.is_zip else check_sizes(self.sizes(), str(self.path))
 
     def zarr_store(self):
         from zarr.storage import LocalStore, ZipStore

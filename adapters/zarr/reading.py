@@ -3,6 +3,10 @@
 A session whose recording was cut off (crash, power loss, full disk) reads up to its last whole
 block: each stream's length is the shortest run of blocks present in both `data` and
 `timestamps`, never more than the arrays' recorded shape.
+
+Every damaged read (a checksum that does not match, a truncated or undecodable block, a member
+of the archive that was altered) raises SessionFormatError naming the stream, the samples and
+the file; reads are bounded by limits.py.
 """
 
 from __future__ import annotations
@@ -27,6 +31,55 @@ from .layout import (
     decode_labels,
     decode_meta,
 )
+from .limits import MAX_READ_BYTES, max_chunk_file_bytes, role_limit, zstd_content_size
+
+
+class ReadLimitError(SessionFormatError):
+    """A read larger than limits.MAX_READ_BYTES; read the stream in pieces instead."""
+
+
+def _guarded_store(container: Container):
+    """The container's Zarr store, wrapped so that no chunk is read that is larger than its
+    array's chunk allows, announces a larger decoded size (zstd), or was altered since packing."""
+    from zarr.storage import WrapperStore
+
+    class GuardedStore(WrapperStore):
+        chunk_limits: dict[str, tuple[int, bool]] = {}  # array path: (chunk bytes, zstd)
+
+        def _size(self, key: str) -> int | None:
+            if container.is_zip:
+                return container._sizes.get(key)
+            try:
+                return os.stat(container.path / key).st_size
+            except OSError:
+                return None
+
+        async def get(self, key, prototype, byte_range=None):
+            if key in container.damaged_names:
+                raise SessionFormatError(
+                    f"{key} is not the file that was packed (its size or CRC-32 differs from the "
+                    "archive's manifest)")
+            array, _, _ = key.rpartition("/")
+            chunk = self.chunk_limits.get(array) if not key.endswith("zarr.json") else None
+            size = self._size(key)
+            limit = role_limit(key) if chunk is None else max_chunk_file_bytes(chunk[0])
+            if size is not None and limit is not None and size > limit:
+                raise SessionFormatError(
+                    f"{key} is {size} bytes, more than the {limit} bytes it may have")
+            buf = await self._store.get(key, prototype, byte_range)
+            if buf is not None and chunk is not None and chunk[1]:
+                announced = zstd_content_size(bytes(buf.as_numpy_array()[:18]))
+                if announced is None or announced > chunk[0]:
+                    raise SessionFormatError(
+                        f"{key} announces {announced} decoded bytes for a chunk of {chunk[0]}; "
+                        "it is damaged (or a decompression bomb)")
+            return buf
+
+    return GuardedStore(container.zarr_store())
+
+
+def _codec_names(array) -> list[str]:
+    return [type(c).__name__ for c in getattr(array.metadata, "codecs", ())]
 
 
 def _contiguous_blocks(names: set[str], array_path: str, suffix: str) -> int:
@@ -68,39 +121,58 @@ class ZarrSession:
         self.document, self._meta, layouts = decode_meta(raw, where)
         self._layouts = {layout.info.name: layout for layout in layouts}
         self.problems: list[str] = []
-        labels_raw = self._container.read(LABELS_NAME) or b""
+        try:
+            labels_raw = self._container.read(LABELS_NAME) or b""
+        except SessionFormatError as e:
+            labels_raw = b""
+            self.problems.append(f"{e}; the session reads without its labels")
         self._labels, label_problems = decode_labels(labels_raw, self._meta.class_names)
         self.problems += label_problems
+        from .discontinuities import DISCONTINUITIES_NAME, decode_discontinuities
 
-        import zarr
+        self._discontinuities, jump_problems = decode_discontinuities(
+            self._container.read(DISCONTINUITIES_NAME) or b"", self._layouts)
+        self.problems += jump_problems
 
-        try:
-            self._root = zarr.open_group(self._container.zarr_store(), mode="r")
-        except Exception as e:  # noqa: BLE001 - any zarr failure means the same to the user
-            if self.status != STATUS_RECORDING:
-                raise SessionFormatError(
-                    f"{where}: the Zarr hierarchy cannot be opened ({e})") from e
-            self._root = {}  # killed while creating it: nothing was recorded yet
+        self.problems += self._container.problems + self._container.folder_problems()
+        self._store = _guarded_store(self._container)
         names = self._container.names()
         self._arrays = {}
         self._lengths: dict[str, int] = {}
+        self._broken: dict[str, str] = {}  # stream: why it cannot be read at all
+        self.checksummed: dict[str, bool] = {}
         for name, layout in self._layouts.items():
-            try:
-                data = self._root[layout.data_path]
-                ts = self._root[layout.timestamps_path]
-            except KeyError:
+            self._lengths[name] = 0
+            self._arrays[name] = None
+            present = [f"{path}/zarr.json" in names
+                       for path in (layout.data_path, layout.timestamps_path)]
+            if not all(present) and (self.status == STATUS_RECORDING or not any(present)):
+                # killed while creating them: nothing was recorded yet
                 self.problems.append(f"stream {name!r} has no arrays on disk; it reads as empty")
-                self._arrays[name] = None
-                self._lengths[name] = 0
+                continue
+            try:
+                data, ts = self._open_arrays(layout)
+            except SessionFormatError as e:
+                self._broken[name] = str(e)
+                self.problems.append(str(e))
                 continue
             self._arrays[name] = (data, ts)
+            self.checksummed[name] = all("Crc32c" in " ".join(_codec_names(a)) for a in (data, ts))
             length = whole_block_length(names, layout, data.shape[0], ts.shape[0])
             self._lengths[name] = length
             if length < max(data.shape[0], ts.shape[0]):
                 self.problems.append(
                     f"stream {name!r}: {max(data.shape[0], ts.shape[0]) - length} samples past the "
-                    "last whole block are incomplete and not read (recording was cut off)"
+                    "last whole block are incomplete and not read (recording was cut off, or a "
+                    "block is missing: `hexloop inspect --verify` tells which)"
                 )
+            expected = (self.document.get("samples") or {}) if self.status != STATUS_RECORDING \
+                else {}
+            if isinstance(expected, dict) and isinstance(expected.get(name), int) \
+                    and expected[name] > length:
+                self.problems.append(
+                    f"stream {name!r}: {META_NAME} records {expected[name]} samples but only "
+                    f"{length} are readable; blocks are missing")
         if self.status == STATUS_RECORDING:
             self.problems.insert(
                 0,
@@ -118,19 +190,99 @@ class ZarrSession:
     def labels(self) -> LabelTrack:
         return self._labels
 
+    @property
+    def discontinuities(self) -> list:
+        """The clock jumps marked while recording (`Discontinuity`), in the order they came."""
+        return list(self._discontinuities)
+
     def data(self, stream: str, start: int = 0, stop: int | None = None):
         """The stream's samples [start, stop): data (channels, n) in the recorded dtype, ts (n,)."""
         layout = self._layout(stream)
         length = self._lengths[stream]
         begin, end, _ = slice(start, stop).indices(length)
         end = max(begin, end)
+        if stream in self._broken:
+            raise SessionFormatError(self._broken[stream])
         arrays = self._arrays[stream]
         if arrays is None or end == begin:
             ch = layout.info.channel_count
             return np.empty((ch, 0), layout.info.np_dtype), np.empty(0, np.float64)
-        data = np.asarray(arrays[0][begin:end])
-        ts = np.asarray(arrays[1][begin:end], dtype=np.float64)
+        nbytes = (end - begin) * (layout.info.channel_count * layout.info.np_dtype.itemsize + 8)
+        if nbytes > MAX_READ_BYTES:
+            raise ReadLimitError(
+                f"reading samples {begin}..{end} of stream {stream!r} needs {nbytes / 2**30:.1f} "
+                f"GiB, more than the {MAX_READ_BYTES / 2**30:.0f} GiB one read may use "
+                "(hexloop.adapters.zarr.limits.MAX_READ_BYTES); read it in pieces with "
+                "session.data(name, start, stop)")
+        data = self._read(stream, 0, begin, end)
+        ts = self._read(stream, 1, begin, end).astype(np.float64, copy=False)
         return np.ascontiguousarray(data.T), ts
+
+    def _open_arrays(self, layout: StreamLayout):
+        """The stream's two Zarr arrays, checked against meta.json before any chunk is read."""
+        import zarr
+
+        info, block = layout.info, layout.chunk_samples
+        arrays = []
+        for path, chunks, dtype in ((layout.data_path, (block, info.channel_count), info.np_dtype),
+                                    (layout.timestamps_path, (block,), np.dtype(np.float64))):
+            try:
+                array = zarr.open_array(self._store, path=path, mode="r")
+                got = (tuple(array.chunks), array.dtype, array.ndim, array.shape[1:])
+            except Exception as e:  # noqa: BLE001 - any failure: the metadata is damaged
+                raise SessionFormatError(
+                    f"{self.path}: stream {info.name!r}: {path}/zarr.json cannot be read "
+                    f"({type(e).__name__}: {e}); the stream is unreadable") from e
+            if got != (chunks, dtype, len(chunks), chunks[1:]):
+                raise SessionFormatError(
+                    f"{self.path}: stream {info.name!r}: {path}/zarr.json describes chunks "
+                    f"{got[0]} of {got[1]}, but {META_NAME} says {chunks} of {dtype}; one of them "
+                    "is damaged, so the stream is not read")
+            self._store.chunk_limits[path] = (
+                int(np.prod(chunks)) * dtype.itemsize, "ZstdCodec" in _codec_names(array))
+            arrays.append(array)
+        return arrays[0], arrays[1]
+
+    def _read(self, stream: str, which: int, begin: int, end: int) -> np.ndarray:
+        """Samples [begin, end) of the stream's data (0) or timestamps (1); a damaged block
+        raises SessionFormatError naming the stream, the samples, the time and the file."""
+        array = self._arrays[stream][which]
+        try:
+            return np.asarray(array[begin:end])
+        except Exception as e:  # noqa: BLE001 - zarr, zstd, zip and memory errors mean the same
+            first_error = e
+        block = self._layouts[stream].chunk_samples
+        for k in range(begin // block, (end - 1) // block + 1):
+            lo, hi = max(begin, k * block), min(end, (k + 1) * block)
+            try:
+                np.asarray(array[lo:hi])
+            except Exception as e:  # noqa: BLE001
+                raise self.damage(stream, which, k, e) from e
+        raise SessionFormatError(
+            f"{self.path}: stream {stream!r} samples {begin}..{end} cannot be read "
+            f"({type(first_error).__name__}: {first_error})") from first_error
+
+    def damage(self, stream: str, which: int, block: int, error: BaseException
+               ) -> SessionFormatError:
+        """The SessionFormatError for a damaged block: stream, samples, time (when the
+        timestamps of that block are readable), the file and what went wrong."""
+        layout = self._layouts[stream]
+        n = layout.chunk_samples
+        lo, hi = block * n, min((block + 1) * n, self._lengths[stream])
+        name = (f"{layout.data_path}/c.{block}.0" if which == 0
+                else f"{layout.timestamps_path}/c.{block}")
+        when = ""
+        if which == 0:
+            try:
+                ts = np.asarray(self._arrays[stream][1][lo:hi])
+                when = f", time {ts[0]:.3f}..{ts[-1]:.3f} s" if ts.size else ""
+            except Exception:  # noqa: BLE001, S110 - the time is a courtesy
+                pass
+        what = str(error) if isinstance(error, SessionFormatError) else \
+            f"{type(error).__name__}: {error}"
+        return SessionFormatError(
+            f"{self.path}: stream {stream!r} samples {lo}..{hi}{when} are damaged in {name} "
+            f"({what}); the other blocks read normally")
 
     # Everything else a researcher asks of a session
     @property
@@ -168,18 +320,28 @@ class ZarrSession:
         return self._lengths[stream]
 
     def timestamps(self, stream: str) -> np.ndarray:
-        arrays = self._arrays[self._layout(stream).info.name]
-        if arrays is None:
+        self._layout(stream)
+        if stream in self._broken:
+            raise SessionFormatError(self._broken[stream])
+        n = self._lengths[stream]
+        if self._arrays[stream] is None or n == 0:
             return np.empty(0, np.float64)
-        return np.asarray(arrays[1][: self._lengths[stream]], dtype=np.float64)
+        if n * 8 > MAX_READ_BYTES:
+            raise ReadLimitError(
+                f"the timestamps of stream {stream!r} need {n * 8 / 2**30:.1f} GiB, more than "
+                f"the {MAX_READ_BYTES / 2**30:.0f} GiB one read may use; read them in pieces "
+                "with session.data(name, start, stop)")
+        return self._read(stream, 1, 0, n).astype(np.float64, copy=False)
 
     def time_span(self, stream: str) -> tuple[float, float] | None:
         """First and last timestamp of a stream, or None when it holds no samples."""
-        n = self._lengths[self._layout(stream).info.name]
-        if n == 0:
+        self._layout(stream)
+        if stream in self._broken:
+            raise SessionFormatError(self._broken[stream])
+        n = self._lengths[stream]
+        if n == 0 or self._arrays[stream] is None:
             return None
-        ts = self._arrays[stream][1]
-        return float(ts[0]), float(ts[n - 1])
+        return float(self._read(stream, 1, 0, 1)[0]), float(self._read(stream, 1, n - 1, n)[0])
 
     @property
     def end_time(self) -> float:
@@ -273,8 +435,8 @@ class ZarrSession:
 
     def close(self) -> None:
         self._container.close()
-        store = getattr(self._root, "store", None)
-        if store is not None and hasattr(store, "close"):
+        store = getattr(self, "_store", None)
+        if store is not None:
             store.close()
 
     def __enter__(self) -> ZarrSession:
