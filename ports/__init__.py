@@ -8,7 +8,14 @@ from .source import Source, SourceLost
 from .store import RecordedSession, RecordingSession, Store
 from .transport import Transport
 
+#: The version of the port interfaces, (major, minor); docs/adapters.md, "Versioning". A change
+#: that can break an existing adapter (a method added to a port, a signature or a threading rule
+#: changed) raises the major, and with it hexloop's minor release while hexloop is 0.x; an
+#: addition adapters may ignore (an optional hook, a new contract check) raises the minor.
+PORTS_VERSION = (1, 0)
+
 __all__ = [
+    "PORTS_VERSION",
     "Bridge", "BridgeStartError", "Clock", "Model", "ModelFileError", "Renderer", "RenderTarget", "Source", "SourceLost",
     "RecordedSession", "RecordingSession", "Store", "Transport",
 ]
