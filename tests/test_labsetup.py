@@ -126,7 +126,7 @@ def test_hexloop_run_streams_a_setup_headless_and_reports_bad_files(tmp_path):
     assert "streams[0].source: no source adapter named 'zzz'" in out.stderr
 
 
-@pytest.mark.parametrize("command", ["run", "demo", "streams", "simulate", "adapters", "inspect",
+@pytest.mark.parametrize("command", ["run", "check", "demo", "streams", "simulate", "adapters", "inspect",
                                      "recover"])
 def test_every_command_has_help(command):
     out = subprocess.run([sys.executable, "-m", "hexloop.application.composition.cli", command,

@@ -13,10 +13,8 @@ import numpy as np
 
 from hexloop.application import App, HeadlessRenderer, Output, Pipeline, Stream
 
-from .labsetup import LabSetup, SetupInvalid, SetupProblem
+from .labsetup import RAW, LabSetup, SetupInvalid, SetupProblem, features_target
 from .registry import Registry
-
-RAW = "raw"  # features = "raw": the windows themselves, for networks on raw data
 
 
 @attrs.define
@@ -32,10 +30,10 @@ def resolve_features(spec: str) -> Callable[[np.ndarray], np.ndarray] | str:
     "raw" (no features: the window itself)."""
     if spec == RAW:
         return RAW
-    module, _, attr = spec.rpartition(":") if ":" in spec else ("hexloop.domain.features", "", spec)
+    module, attr = features_target(spec)
     try:
         fn = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as e:
+    except (ImportError, AttributeError, ValueError) as e:
         raise LookupError(
             f"feature function {spec!r} not found ({e}); use a name from hexloop.domain.features "
             "such as 'emg_features', 'package.module:function', or 'raw'"
@@ -65,45 +63,90 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+class _Maker:
+    """Creates adapters and app parts; a refusal (an adapter's ValueError, a missing module...)
+    becomes a SetupProblem naming the key, so `hexloop run` reports them all, never a traceback."""
+
+    def __init__(self, file: str, registry: Registry):
+        self.file, self.registry = file, registry
+        self.problems: list[SetupProblem] = []
+
+    def __call__(self, where: str, factory: Callable[..., Any], *args, **kwargs) -> Any:
+        try:
+            return factory(*args, **kwargs)
+        except (ValueError, TypeError, LookupError) as e:
+            self.problems.append(SetupProblem(self.file, where, f"refused: {e}"))
+        except Exception as e:  # noqa: BLE001 - any failure to create a part is reported with its key
+            self.problems.append(SetupProblem(self.file, where,
+                                              f"could not be created ({type(e).__name__}: {e})"))
+        return None
+
+    def adapter(self, where: str, kind: str, name: str, *args, **options) -> Any:
+        cls = self(where, self.registry.load, kind, name)
+        return None if cls is None else self(f"{where}.options", cls, *args, **options)
+
+    def check(self) -> None:
+        if self.problems:
+            raise SetupInvalid(self.problems)
+
+
 def build(setup: LabSetup, registry: Registry, headless: bool = False,
           duration: float | None = None) -> Built:
-    file = str(setup.path)
+    """The app a validated setup describes. Every adapter is created first; any refusal raises
+    SetupInvalid naming its key (all of them at once) before the app exists."""
+    make = _Maker(str(setup.path), registry)
     app_cfg = setup.app
     store = None
     if setup.section("store"):
         cfg = setup.section("store")
-        store = registry.load("store", cfg["adapter"])(**cfg.get("options", {}))
-    app = App(app_cfg["name"], store=store, class_names=app_cfg.get("class_names", ()))
-    for cfg in setup.section("streams"):
-        source = registry.load("source", cfg["source"])(**cfg.get("options", {}))
-        kw = {k: cfg[k] for k in ("window_ms", "buffer_ms") if k in cfg}
-        app.streams(Stream(cfg["name"], source, **kw))
-
-    pipeline, factory = None, None
-    if setup.section("pipeline") is not None:
-        cfg = setup.section("pipeline")
-        names = cfg.get("streams") or [s["name"] for s in setup.section("streams")]
-        try:
-            features = resolve_features(cfg.get("features", "emg_features"))
-        except LookupError as e:
-            raise SetupInvalid([SetupProblem(file, "pipeline.features", str(e))]) from None
+        store = make.adapter("store", "store", cfg["adapter"], **cfg.get("options", {}))
+    sources = [make.adapter(f"streams[{i}]", "source", cfg["source"], **cfg.get("options", {}))
+               for i, cfg in enumerate(setup.section("streams"))]
+    pipe_cfg, factory, features, transports = setup.section("pipeline"), None, None, []
+    if pipe_cfg is not None:
+        features = make("pipeline.features", resolve_features,
+                        pipe_cfg.get("features", "emg_features"))
         model_cfg = setup.section("model")
-        factory = functools.partial(registry.load("model", model_cfg["adapter"]),
-                                    **model_cfg.get("options", {}))
-        pipeline = Pipeline(app, predict_hz=cfg.get("predict_hz", 50.0), streams=names,
-                            step_ms=cfg.get("step_ms", 50.0))
-        pipeline.extract(make_extract(features, names))
-        pipeline.use_model(factory)
-        for i, out in enumerate(setup.section("outputs")):
-            transport = registry.load("transport", out["transport"])(**out.get("options", {}))
-            pipeline.outputs.append(Output(transport, hz=out.get("hz", pipeline.predict_hz),
-                                           channels=out.get("channels"), name=f"output{i}"))
-    bridges = [registry.load("bridge", b["adapter"])(b["name"], **b.get("options", {}))
-               for b in setup.section("bridges")]
+        cls = make("model", registry.load, "model", model_cfg["adapter"])
+        if cls is not None:
+            factory = functools.partial(cls, **model_cfg.get("options", {}))
+            make("model.options", factory)  # the model's own checks, once, before training
+        transports = [make.adapter(f"outputs[{i}]", "transport", out["transport"],
+                                   **out.get("options", {}))
+                      for i, out in enumerate(setup.section("outputs"))]
+    bridges = [make.adapter(f"bridges[{i}]", "bridge", b["adapter"], b["name"],
+                            **b.get("options", {}))
+               for i, b in enumerate(setup.section("bridges"))]
+    renderer = make("renderer", choose_renderer, setup, registry, headless, duration)
+    make.check()
+
+    app = make("app", App, app_cfg["name"], store=store, class_names=app_cfg.get("class_names", ()))
+    make.check()
+    for i, (cfg, source) in enumerate(zip(setup.section("streams"), sources, strict=True)):
+        kw = {k: cfg[k] for k in ("window_ms", "buffer_ms") if k in cfg}
+        stream = make(f"streams[{i}]", Stream, cfg["name"], source, **kw)
+        if stream is not None:
+            app.streams(stream)
+    pipeline = None
+    if pipe_cfg is not None:
+        names = pipe_cfg.get("streams") or [s["name"] for s in setup.section("streams")]
+        pipeline = make("pipeline", Pipeline, app, predict_hz=pipe_cfg.get("predict_hz", 50.0),
+                        streams=names, step_ms=pipe_cfg.get("step_ms", 50.0))
+        if pipeline is not None:
+            pipeline.extract(make_extract(features, names))
+            pipeline.use_model(factory)
+            for i, (out, transport) in enumerate(zip(setup.section("outputs"), transports,
+                                                     strict=True)):
+                output = make(f"outputs[{i}]", Output, transport,
+                              hz=out.get("hz", pipeline.predict_hz), channels=out.get("channels"),
+                              name=f"output{i}")
+                if output is not None:
+                    pipeline.outputs.append(output)
+    make.check()
     if bridges:
         app.bridges(*bridges)
         app.before_run_hooks.append(lambda a: [b.start() for b in a.ctx.bridges])
-    return Built(app, choose_renderer(setup, registry, headless, duration), pipeline, factory)
+    return Built(app, renderer, pipeline, factory)
 
 
 def choose_renderer(setup: LabSetup, registry: Registry, headless: bool, duration: float | None):

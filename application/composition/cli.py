@@ -1,4 +1,4 @@
-"""The `hexloop` command line: run, demo, streams, simulate, adapters, inspect, recover."""
+"""The `hexloop` command line: run, check, demo, streams, simulate, adapters, inspect, recover."""
 
 from __future__ import annotations
 
@@ -59,6 +59,20 @@ def cmd_run(args) -> int:
     app.run(built.renderer)
     if app.ctx.last_summary is not None:
         print(f"session saved to {app.ctx.last_summary.location}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    """Validate a setup without starting anything: no adapter or feature module is imported, no
+    LSL, no thread, no file written. Exit 2 listing every problem, 0 with a one-line summary."""
+    from .labsetup import SetupInvalid, check_setup
+
+    try:
+        setup = check_setup(args.setup, _registry())
+    except SetupInvalid as e:
+        print(e, file=sys.stderr)
+        return 2
+    print(f"ok: {args.setup}: {setup.summary()}")
     return 0
 
 
@@ -177,6 +191,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--record", metavar="SLUG", help="record from start to end")
     run.add_argument("--model", metavar="PATH", help="load a saved model and predict")
     run.set_defaults(fn=cmd_run)
+
+    check = sub.add_parser("check", help="validate a lab setup file without running it",
+                           description="Check a lab setup (TOML): every problem at once, exit 2 "
+                           "if any. Imports nothing the file names and starts nothing.")
+    check.add_argument("setup", help="the setup file, e.g. examples/simulated.toml")
+    check.set_defaults(fn=cmd_check)
 
     demo = sub.add_parser("demo", help="run the whole closed-loop experiment on simulated EMG",
                           description="Record a cued protocol from a simulated EMG device over LSL "

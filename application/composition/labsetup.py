@@ -1,13 +1,22 @@
 """Lab-setup files: a TOML description of streams, store, model, outputs, bridges and renderer.
 
 `load_setup(path, registry)` checks everything before anything starts and reports every problem at
-once, each with the file, the key and what to write instead.
+once, each with the file, the key and what to write instead: value types and bounds
+(setupbounds.py), adapter names and extras, and each adapter's options against its constructor
+(which imports the adapter). `check_setup(path, registry)` (`hexloop check`) does all of it but
+imports nothing: adapters are looked up by entry-point name and their modules found with
+`resolve.find_module`, feature functions by reading their module's source (resolve.py); option
+names are then only checked against the bounds table, not against the constructor.
+
+A setup file is trusted like code: `hexloop run` imports the modules its feature functions name.
 """
 
 from __future__ import annotations
 
 import difflib
 import inspect
+import os
+import sys
 import tomllib
 import types
 import typing
@@ -17,7 +26,9 @@ from typing import Any
 
 import attrs
 
+from . import resolve
 from .registry import AdapterUnavailable, Registry
+from .setupbounds import MAX_FILE_BYTES, MAX_NAME, SECTION_BOUNDS, check_value, short, show
 
 
 @attrs.frozen
@@ -40,13 +51,15 @@ class SetupInvalid(ValueError):
         )
 
 
-def _positive(v: Any) -> str | None:
-    return None if v > 0 else "must be greater than 0"
+def _name(v: Any) -> str | None:
+    return None if 0 < len(v) <= MAX_NAME else f"must be 1 to {MAX_NAME} characters"
 
 
 def _str_list(v: Any) -> str | None:
     if not all(isinstance(x, str) for x in v):
         return "must be a list of strings, e.g. [\"rest\", \"fist\"]"
+    if not all(0 < len(x) <= MAX_NAME for x in v):
+        return f"names must be 1 to {MAX_NAME} characters"
     if len(set(v)) != len(v):
         return "must not repeat a name"
     return None
@@ -56,24 +69,24 @@ def _str_list(v: Any) -> str | None:
 Field = tuple[tuple[type, ...], bool, Callable[[Any], str | None] | None]
 NUM = (int, float)
 SCHEMA: dict[str, dict[str, Field]] = {
-    "app": {"name": ((str,), True, None), "class_names": ((list,), False, _str_list)},
+    "app": {"name": ((str,), True, _name), "class_names": ((list,), False, _str_list)},
     "streams": {
-        "name": ((str,), True, None), "source": ((str,), True, None),
-        "options": ((dict,), False, None), "window_ms": (NUM, False, _positive),
-        "buffer_ms": (NUM, False, _positive),
+        "name": ((str,), True, _name), "source": ((str,), True, None),
+        "options": ((dict,), False, None), "window_ms": (NUM, False, None),
+        "buffer_ms": (NUM, False, None),
     },
     "store": {"adapter": ((str,), True, None), "options": ((dict,), False, None)},
     "model": {"adapter": ((str,), True, None), "options": ((dict,), False, None)},
     "pipeline": {
-        "predict_hz": (NUM, False, _positive), "features": ((str,), False, None),
-        "step_ms": (NUM, False, _positive), "streams": ((list,), False, _str_list),
+        "predict_hz": (NUM, False, None), "features": ((str,), False, None),
+        "step_ms": (NUM, False, None), "streams": ((list,), False, _str_list),
     },
     "outputs": {
-        "transport": ((str,), True, None), "hz": (NUM, False, _positive),
+        "transport": ((str,), True, None), "hz": (NUM, False, None),
         "channels": ((list,), False, _str_list), "options": ((dict,), False, None),
     },
     "bridges": {
-        "adapter": ((str,), True, None), "name": ((str,), True, None),
+        "adapter": ((str,), True, None), "name": ((str,), True, _name),
         "options": ((dict,), False, None),
     },
     "renderer": {"adapter": ((str,), True, None), "options": ((dict,), False, None)},
@@ -100,25 +113,50 @@ class LabSetup:
     def section(self, name: str) -> Any:
         return self.data.get(name, [] if name in ARRAYS else None)
 
+    def summary(self) -> str:
+        """One line: what the setup runs (for `hexloop check`)."""
+        streams = self.section("streams")
+        parts = [f"app {self.app.get('name')!r}",
+                 f"{len(streams)} stream(s) (" + ", ".join(
+                     f"{s['name']}: {s['source']}" for s in streams) + ")"]
+        for name in ("store", "model"):
+            if self.section(name):
+                parts.append(f"{name} {self.section(name)['adapter']}")
+        if (pipeline := self.section("pipeline")) is not None:
+            parts.append(f"pipeline {pipeline.get('features', 'emg_features')} at "
+                         f"{pipeline.get('predict_hz', 50):g} Hz")
+        if outputs := self.section("outputs"):
+            parts.append(f"{len(outputs)} output(s) (" + ", ".join(o["transport"] for o in outputs) + ")")
+        if bridges := self.section("bridges"):
+            parts.append(f"{len(bridges)} bridge(s) (" + ", ".join(b["adapter"] for b in bridges) + ")")
+        parts.append(f"renderer {(self.section('renderer') or {}).get('adapter', 'imgui')}")
+        return ", ".join(parts)
+
 
 def _suggest(word: str, choices) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(sorted(choices))}"
 
 
-def _check_table(file: str, where: str, table: dict, schema: dict[str, Field],
+def _check_table(file: str, where: str, table: dict, section: str,
                  problems: list[SetupProblem]) -> None:
+    schema = SCHEMA[section]
+
+    def report(key: str, message: str) -> None:
+        problems.append(SetupProblem(file, key, message))
+
     for key, value in table.items():
         if key not in schema:
-            problems.append(SetupProblem(file, f"{where}.{key}",
-                                         f"unknown key; {_suggest(key, schema)}"))
+            report(f"{where}.{short(key)}", f"unknown key; {_suggest(key, schema)}")
             continue
         types, _, check = schema[key]
         if isinstance(value, bool) or not isinstance(value, types):
-            problems.append(SetupProblem(file, f"{where}.{key}",
-                                         f"must be {TYPE_NAMES[types[0]]}, got {value!r}"))
-        elif check is not None and (msg := check(value)):
-            problems.append(SetupProblem(file, f"{where}.{key}", f"{msg}, got {value!r}"))
+            report(f"{where}.{key}", f"must be {TYPE_NAMES[types[0]]}, got {show(value)}")
+            continue
+        before = len(problems)
+        check_value(f"{where}.{key}", value, report, bound=SECTION_BOUNDS.get(section, {}).get(key))
+        if len(problems) == before and check is not None and (msg := check(value)):
+            report(f"{where}.{key}", f"{msg}, got {show(value)}")
     for key, (_, required, _) in schema.items():
         if required and key not in table:
             problems.append(SetupProblem(file, f"{where}.{key}", "is required"))
@@ -143,7 +181,7 @@ def _check_options(file: str, where: str, obj: Any, options: dict,
                 and not any(_fits(value, t) for t in want):
             names = " or ".join(dict.fromkeys(TYPE_NAMES.get(t, t.__name__) for t in want))
             problems.append(SetupProblem(file, f"{where}.options.{key}",
-                                         f"must be {names}, got {value!r}"))
+                                         f"must be {names}, got {show(value)}"))
     for name, p in params.items():
         if p.default is p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) \
                 and name not in options and name not in given:
@@ -189,11 +227,15 @@ def _fits(value: Any, want: type) -> bool:
     return isinstance(value, want)
 
 
-def validate(data: dict, file: str, registry: Registry) -> list[SetupProblem]:
+def validate(data: dict, file: str, registry: Registry, imports: bool = True) -> list[SetupProblem]:
+    """Every problem of a parsed setup. With `imports` (hexloop run), adapters are loaded to check
+    their options against their constructors and feature functions are imported; without
+    (hexloop check), nothing is imported: names are only found (resolve.py)."""
     problems: list[SetupProblem] = []
     for section, value in data.items():
         if section not in SCHEMA:
-            problems.append(SetupProblem(file, section, f"unknown section; {_suggest(section, SCHEMA)}"))
+            problems.append(SetupProblem(file, short(section),
+                                         f"unknown section; {_suggest(section, SCHEMA)}"))
             continue
         tables = value if section in ARRAYS else [value]
         if section in ARRAYS and not isinstance(value, list):
@@ -204,20 +246,9 @@ def validate(data: dict, file: str, registry: Registry) -> list[SetupProblem]:
             if not isinstance(table, dict):
                 problems.append(SetupProblem(file, where, f"must be a table, got {table!r}"))
                 continue
-            _check_table(file, where, table, SCHEMA[section], problems)
+            _check_table(file, where, table, section, problems)
             if section in ADAPTER_KEY:
-                kind, key = ADAPTER_KEY[section]
-                name = table.get(key)
-                if isinstance(name, str):
-                    try:
-                        obj = registry.load(kind, name)
-                    except AdapterUnavailable as e:
-                        problems.append(SetupProblem(file, f"{where}.{key}", str(e)))
-                    else:
-                        options = table.get("options", {})
-                        if isinstance(options, dict):
-                            given = ("name",) if section == "bridges" else ()
-                            _check_options(file, where, obj, options, problems, given)
+                _check_adapter(file, where, section, table, registry, imports, problems)
     if "app" not in data:
         problems.append(SetupProblem(file, "app", 'is required: [app] with name = "..."'))
     streams = data.get("streams", [])
@@ -231,6 +262,9 @@ def validate(data: dict, file: str, registry: Registry) -> list[SetupProblem]:
                 problems.append(SetupProblem(file, f"streams[{i}].window_ms",
                                              "is longer than buffer_ms; make the buffer longer"))
         pipeline = data.get("pipeline")
+        if isinstance(pipeline, dict) and isinstance(pipeline.get("features"), str):
+            if msg := features_problem(pipeline["features"], imports):
+                problems.append(SetupProblem(file, "pipeline.features", msg))
         if isinstance(pipeline, dict) and isinstance(pipeline.get("streams"), list):
             for n in pipeline["streams"]:
                 if n not in names:
@@ -245,17 +279,114 @@ def validate(data: dict, file: str, registry: Registry) -> list[SetupProblem]:
     return problems
 
 
-def load_setup(path: str | Path, registry: Registry) -> LabSetup:
-    """Read and validate a setup file; raise SetupInvalid listing every problem."""
+def _check_adapter(file: str, where: str, section: str, table: dict, registry: Registry,
+                   imports: bool, problems: list[SetupProblem]) -> None:
+    kind, key = ADAPTER_KEY[section]
+    name = table.get(key)
+    if not isinstance(name, str):
+        return
+    try:
+        entry = registry.entry(kind, name[:MAX_NAME])
+        if msg := entry.problem():  # unknown module or missing extra, found without importing
+            raise AdapterUnavailable(msg)
+        if not imports:
+            return
+        obj = entry.load()
+    except AdapterUnavailable as e:
+        problems.append(SetupProblem(file, f"{where}.{key}", str(e)))
+        return
+    options = table.get("options", {})
+    if isinstance(options, dict):
+        given = ("name",) if section == "bridges" else ()
+        _check_options(file, where, obj, options, problems, given)
+
+
+RAW = "raw"  # features = "raw": the windows themselves, for networks on raw data
+FEATURES_MODULE = "hexloop.domain.features"
+
+
+def features_target(spec: str) -> tuple[str, str]:
+    """(module, function) that `features = spec` names: "module:function" or a bare name in
+    hexloop.domain.features."""
+    if ":" in spec:
+        module, _, attr = spec.rpartition(":")
+        return module, attr
+    return FEATURES_MODULE, spec
+
+
+def features_problem(spec: str, imports: bool) -> str | None:
+    """What is wrong with `features = spec`, found by importing (run) or by reading the module's
+    source without running it (check); None when it is fine or cannot be told statically."""
+    if spec == RAW:
+        return None
+    module, attr = features_target(spec)
+    advice = "use a name from hexloop.domain.features such as 'emg_features', " \
+             "'package.module:function', or 'raw'"
+    if not attr.isidentifier() or not all(p.isidentifier() for p in module.split(".")):
+        return f"{show(spec)} is not a function name; {advice}"
+    if imports:
+        from .build import resolve_features  # build imports this module
+
+        try:
+            resolve_features(spec)
+        except LookupError as e:
+            return str(e)
+        return None
+    if module in sys.modules:  # already imported (e.g. hexloop's own): look, nothing runs
+        if not hasattr(sys.modules[module], attr):
+            return f"module {module!r} has no {attr!r}; {advice}"
+        return None
+    found = resolve.find_module(module)
+    if found is None:
+        return f"no module named {show(module)} (is it on PYTHONPATH?); {advice}"
+    if resolve.has_top_level_name(found, attr) is False:
+        return f"module {module!r} defines no {attr!r}; {advice}"
+    return None
+
+
+def read_setup(path: str | Path) -> dict:
+    """The parsed TOML of a setup file, or SetupInvalid: missing, unreadable, too big, not UTF-8,
+    not TOML, nested too deeply for the parser."""
     path = Path(path)
     file = str(path)
+
+    def fail(message: str) -> SetupInvalid:
+        return SetupInvalid([SetupProblem(file, "-", message)])
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise fail(f"is {size} bytes: a setup file is at most {MAX_FILE_BYTES} bytes")
+            raw = f.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise SetupInvalid([SetupProblem(file, "-", "file not found")]) from None
+        raise fail("file not found") from None
+    except OSError as e:
+        raise fail(f"cannot be read: {e.strerror or e}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise fail(f"is more than {MAX_FILE_BYTES} bytes: a setup file is at most that")
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise fail(f"is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
-        raise SetupInvalid([SetupProblem(file, "-", f"not valid TOML: {e}")]) from None
-    problems = validate(data, file, registry)
+        raise fail(f"not valid TOML: {e}") from None
+    except RecursionError:
+        raise fail("not valid TOML: nested too deeply to read") from None
+
+
+def load_setup(path: str | Path, registry: Registry, imports: bool = True) -> LabSetup:
+    """Read and validate a setup file; raise SetupInvalid listing every problem. `imports=False`
+    imports nothing the file names (see `check_setup`)."""
+    data = read_setup(path)
+    problems = validate(data, str(path), registry, imports)
     if problems:
         raise SetupInvalid(problems)
-    return LabSetup(path, data)
+    return LabSetup(Path(path), data)
+
+
+def check_setup(path: str | Path, registry: Registry) -> LabSetup:
+    """`hexloop check`: every problem `load_setup` finds, but importing nothing the file names.
+    Adapter options are bounded by name only; `hexloop run` also checks them against the
+    adapter's constructor."""
+    return load_setup(path, registry, imports=False)

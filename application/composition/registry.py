@@ -14,8 +14,11 @@ from typing import Any
 
 import attrs
 
+from .resolve import find_module
+
 GROUP = "hexloop.adapters"
 KINDS = ("source", "transport", "store", "model", "renderer", "bridge")
+IN_CODE = "(in code)"  # the distribution of adapters registered with Registry.register
 
 #: Which extra provides the third-party modules each of hexloop's adapter packages imports.
 EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -65,6 +68,18 @@ class AdapterEntry:
             return f'pip install "hexloop[{self.extra}]"'
         return f"install or repair the package {self.distribution!r} that provides it"
 
+    def problem(self) -> str | None:
+        """Why this adapter cannot load, found without importing it (`hexloop check`): a missing
+        optional dependency, or a module that cannot be found. None when it looks loadable (only
+        loading it proves that)."""
+        missing = self.missing
+        if missing:
+            return f"{self.kind} adapter {self.name!r} needs {', '.join(missing)}: {self.install_hint()}"
+        if self.distribution != IN_CODE and find_module(self.module) is None:
+            return (f"{self.kind} adapter {self.name!r}: its module {self.module!r} cannot be "
+                    f"found: {self.install_hint()}")
+        return None
+
     def load(self) -> Any:
         missing = self.missing
         if missing:
@@ -100,7 +115,7 @@ class Registry:
         if kind not in KINDS:
             raise ValueError(f"unknown adapter kind {kind!r}; kinds are {list(KINDS)}")
         target = f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', repr(obj))}"
-        self._entries[(kind, name)] = AdapterEntry(kind, name, target, "(in code)", lambda: obj)
+        self._entries[(kind, name)] = AdapterEntry(kind, name, target, IN_CODE, lambda: obj)
 
     def entries(self, kind: str | None = None) -> list[AdapterEntry]:
         return sorted((e for e in self._entries.values() if kind in (None, e.kind)),
