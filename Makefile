@@ -4,6 +4,7 @@ VENV := .venv
 CORE := .venv-core
 PIP_FLAGS := -q --disable-pip-version-check -c constraints.txt
 DEPS := pyproject.toml setup.py constraints.txt
+ADAPTER_PACKAGE := examples/adapter-package
 
 .PHONY: demo test lint test-full test-core screenshots clean
 
@@ -17,8 +18,12 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/lint-imports
 
 # Four workers: most tests wait on threads, sockets and subprocesses rather than the CPU.
-test-full: $(VENV)/.installed-dev
+# Then the adapter package from outside (examples/adapter-package, docs/adapters.md): its own
+# tests, with its own pytest settings, and its setup file, which names its adapters.
+test-full: $(VENV)/.installed-dev $(VENV)/.installed-adapter-package
 	$(VENV)/bin/pytest -n 4 --dist loadfile
+	$(VENV)/bin/pytest $(ADAPTER_PACKAGE)/tests
+	$(VENV)/bin/hexloop run $(ADAPTER_PACKAGE)/setup.toml --headless --duration 2
 
 # The core tests again with nothing but numpy, attrs, pytest and hypothesis installed:
 # optional-package tests skip themselves, everything else must pass.
@@ -37,6 +42,11 @@ $(VENV)/.installed-all: $(VENV)/bin/python $(DEPS)
 
 $(VENV)/.installed-dev: $(VENV)/.installed-all
 	$(VENV)/bin/pip install $(PIP_FLAGS) -e ".[all,dev]"
+	touch $@
+
+# --no-deps: its dependency on hexloop is the editable install above, never one from PyPI.
+$(VENV)/.installed-adapter-package: $(VENV)/.installed-dev $(ADAPTER_PACKAGE)/pyproject.toml
+	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps -e $(ADAPTER_PACKAGE)
 	touch $@
 
 $(CORE)/.installed: $(DEPS)
