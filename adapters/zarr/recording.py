@@ -1,17 +1,17 @@
-"""ZarrStore and its recording sessions: staging blocks on the acquisition thread, a writer thread.
+"""ZarrStore and its recording sessions: the facade the app talks to.
 
 `append` only copies into a per-stream staging block; a full block goes to the session's writer
-thread, which appends it to `data` and then `timestamps`. Acquisition never waits on the disk: a
-failing or slow disk sets `error` at once and recording goes on, keeping everything written.
+thread (writer.py), which appends it to `data` and then `timestamps` and fsyncs it. Acquisition
+never waits on the disk: a failing or slow disk sets `error` at once and recording goes on,
+keeping everything written; a session folder removed or made unwritable mid-recording moves the
+recording to a rescue folder that the error names.
 """
 
 from __future__ import annotations
 
 import atexit
-import collections
 import datetime as dt
 import os
-import queue
 import threading
 import time
 import uuid
@@ -24,12 +24,12 @@ import numpy as np
 from hexloop.domain.labels import LabelEvent
 from hexloop.domain.session import SessionMeta, SessionSummary
 
+from .discontinuities import DISCONTINUITIES_NAME, encode_discontinuity
 from .layout import (
     LABELS_NAME,
     META_NAME,
     STATUS_CLOSED,
     STATUS_RECORDING,
-    STREAMS_GROUP,
     StreamLayout,
     encode_json,
     encode_label,
@@ -41,14 +41,13 @@ from .layout import (
 )
 from .packing import pack_folder, repair_folder
 from .reading import ZarrSession, open_session
+from .writer import DURABILITIES, Journal, SessionWriter, StagedStream, create_tree, rescue_folder
 
 COMPRESSIONS = ("zstd", None)
 #: A block never exceeds this many bytes, whatever the rate and channel count.
 MAX_BLOCK_BYTES = 64 * 2**20
 #: Block length of irregular-rate streams (rate 0), in samples.
 IRREGULAR_BLOCK = 256
-#: Blocks per stream kept allocated for reuse (the one filling is extra).
-SPARE_BLOCKS = 2
 
 ProgressCallback = Callable[[float], None]  # fraction done, 0.0 to 1.0
 
@@ -59,6 +58,8 @@ class ZarrStore:
     `chunk_seconds` sets each stream's block length from its rate; `compression` is "zstd" or
     None; `pack_progress(fraction)` follows packing; a session holds at most
     `max_backlog_bytes` of blocks waiting for the disk before it drops (and reports) new ones.
+    `durability` is "fsync" (each block's files are fsynced on the writer thread: a power cut
+    costs at most one block) or "flush" (left to the OS, for scratch recordings).
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class ZarrStore:
         pack: bool = True,
         pack_progress: ProgressCallback | None = None,
         max_backlog_bytes: int = 512 * 2**20,
+        durability: str = "fsync",
     ):
         if not (isinstance(chunk_seconds, int | float) and 0 < chunk_seconds <= 60):
             raise ValueError(f"chunk_seconds must be in (0, 60] seconds, got {chunk_seconds!r}")
@@ -77,6 +79,8 @@ class ZarrStore:
             raise ValueError(f"compression must be one of {COMPRESSIONS}, got {compression!r}")
         if not -7 <= int(compression_level) <= 22:
             raise ValueError(f"zstd compression_level must be in -7..22, got {compression_level}")
+        if durability not in DURABILITIES:
+            raise ValueError(f"durability must be one of {DURABILITIES}, got {durability!r}")
         if max_backlog_bytes < 0:
             raise ValueError(f"max_backlog_bytes must be >= 0, got {max_backlog_bytes}")
         try:
@@ -91,6 +95,7 @@ class ZarrStore:
         self.pack = pack
         self.pack_progress = pack_progress
         self.max_backlog_bytes = int(max_backlog_bytes)
+        self.durability = durability
 
     def block_samples(self, rate: float, channels: int, itemsize: int) -> int:
         """Samples per block (= Zarr chunk) for a stream: about `chunk_seconds` of it."""
@@ -106,51 +111,8 @@ class ZarrStore:
         return open_session(location)
 
     def __repr__(self) -> str:
-        return f"ZarrStore({str(self.base_dir)!r}, compression={self.compression!r})"
-
-
-class _StreamWriter:
-    """One stream's staging block and counters; `lock` guards the staging side."""
-
-    def __init__(self, layout: StreamLayout, data_array, ts_array):
-        self.layout = layout
-        self.info = layout.info
-        self.block = layout.chunk_samples
-        self.data_array, self.ts_array = data_array, ts_array
-        self.lock = threading.Lock()
-        self.closed = False
-        # Blocks are reused, never freed while recording: fresh memory would page-fault on the
-        # acquisition thread and freeing it stalls every thread's page faults for milliseconds.
-        self._spare: collections.deque = collections.deque()
-        for _ in range(SPARE_BLOCKS):
-            self.recycle(*self._allocate())
-        self._new_staging()
-        self.received = 0  # samples given to append
-        self.written = 0  # samples on disk (writer thread only)
-        self.dropped = 0  # samples that will never reach the disk
-
-    def _allocate(self) -> tuple[np.ndarray, np.ndarray]:
-        data = np.empty((self.block, self.info.channel_count), self.info.np_dtype)
-        ts = np.empty(self.block, np.float64)
-        data.fill(0)  # touch every page now, not on the acquisition thread
-        ts.fill(0)
-        return data, ts
-
-    def _new_staging(self) -> None:
-        try:
-            self.staging, self.staging_ts = self._spare.popleft()
-        except IndexError:
-            self.staging, self.staging_ts = self._allocate()
-        self.fill = 0
-
-    def recycle(self, data: np.ndarray, ts: np.ndarray) -> None:
-        """Give a written block back for reuse (any thread; deque appends are atomic)."""
-        if len(self._spare) < SPARE_BLOCKS:
-            self._spare.append((data, ts))
-
-
-_STOP = object()
-_SYNC_LABELS = object()
+        return (f"ZarrStore({str(self.base_dir)!r}, compression={self.compression!r}, "
+                f"durability={self.durability!r})")
 
 
 class ZarrRecording:
@@ -159,10 +121,6 @@ class ZarrRecording:
     """
 
     def __init__(self, store: ZarrStore, meta: SessionMeta):
-        import zarr
-        from zarr.codecs import ZstdCodec
-        from zarr.storage import LocalStore
-
         self.meta = meta
         self._store = store
         encode_json(dict(meta.extras))  # refuse non-JSON extras before anything is created
@@ -179,53 +137,31 @@ class ZarrRecording:
                          store.compression)
             for info, group in zip(meta.streams, stream_groups(meta.streams))
         ]
+        self._rescue: dict | None = None  # where the recording went when its folder failed
         try:
-            write_atomically(self.folder / META_NAME, encode_json(self._document(STATUS_RECORDING)))
-            root = zarr.create_group(store=LocalStore(self.folder), attributes={
-                "hexloop": "recording session; see meta.json and labels.jsonl"})
-            compressors = (ZstdCodec(level=store.compression_level),) if store.compression else None
-            streams_group = root.create_group(STREAMS_GROUP)
-            self._writers: dict[str, _StreamWriter] = {}
-            for layout in self._layouts:
-                info = layout.info
-                group = streams_group.create_group(layout.group.split("/", 1)[1],
-                                                   attributes={"stream": info.to_dict()})
-                config = {"write_empty_chunks": True}  # every block must exist on disk
-                flat = {"name": "default", "separator": "."}  # c.<block>.0: no folder per block
-                data = group.create_array(
-                    "data", shape=(0, info.channel_count), chunks=(layout.chunk_samples,
-                                                                  info.channel_count),
-                    dtype=info.np_dtype, fill_value=0, compressors=compressors,
-                    dimension_names=("time", "channel"), config=config,
-                    chunk_key_encoding=flat)
-                ts = group.create_array(
-                    "timestamps", shape=(0,), chunks=(layout.chunk_samples,), dtype="float64",
-                    fill_value=0.0, compressors=compressors, dimension_names=("time",),
-                    config=config, chunk_key_encoding=flat)
-                self._writers[info.name] = _StreamWriter(layout, data, ts)
-            self._labels_file = open(self.folder / LABELS_NAME, "ab")  # noqa: SIM115
+            arrays = create_tree(self.folder, self._layouts,
+                                 encode_json(self._document(STATUS_RECORDING)),
+                                 store.compression, store.compression_level)
+            self._label_journal = Journal(self.folder / LABELS_NAME)
+            self._jump_journal = Journal(self.folder / DISCONTINUITIES_NAME)
         except OSError as e:
             raise OSError(
                 f"cannot create the recording session in {self.folder}: {e}; "
                 "check that the folder is writable and the disk has space"
             ) from e
-
+        self._writers = {layout.info.name: StagedStream(layout, *arrays[layout.info.name])
+                         for layout in self._layouts}
         self._labels: list[LabelEvent] = []
-        self._labels_lock = threading.Lock()
-        self._labels_failed = False
+        self._discontinuities: list[tuple[str, int, float, float]] = []
         self._errors: list[str] = []
         self._error_lock = threading.Lock()
-        self._disk_failed = False
-        self._backlog_bytes = 0
-        self._backlog_lock = threading.Lock()
-        self.writer_busy_s = 0.0  # seconds the writer spent writing blocks
-        self.blocks_written = 0
         self._close_lock = threading.Lock()
         self._summary: SessionSummary | None = None
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._writer = threading.Thread(
-            target=self._run_writer, name=f"zarr-writer-{self.session_id}", daemon=True)
-        self._writer.start()
+        self._disk = SessionWriter(
+            self.folder, list(self._writers.values()), (self._label_journal, self._jump_journal),
+            store.durability, store.max_backlog_bytes, self._fail, self._move_to_rescue,
+            name=f"zarr-writer-{self.session_id}")
+        self._disk.write = lambda *block: self._write_block(*block)  # late-bound: fault injection
         _open_recordings.add(self)
 
     @staticmethod
@@ -247,13 +183,17 @@ class ZarrRecording:
         raise FileExistsError(f"could not find a free session folder name in {base}")
 
     def _document(self, status: str, **final) -> dict:
-        return meta_document(self.meta, self._layouts, session_id=self.session_id,
-                             status=status, clock_reference=self._clock_reference, **final)
+        doc = meta_document(self.meta, self._layouts, session_id=self.session_id,
+                            status=status, clock_reference=self._clock_reference, **final)
+        if self._rescue is not None:
+            doc["rescued"] = dict(self._rescue)
+        return doc
 
     # RecordingSession port
     @property
     def location(self) -> str:
-        return str(self.folder)
+        """Where the session is: its folder, or the rescue folder once that one failed."""
+        return str(self._disk.folder)
 
     @property
     def error(self) -> str | None:
@@ -294,7 +234,7 @@ class ZarrRecording:
                 writer.fill = end
                 done += take
                 if writer.fill == writer.block:
-                    self._hand_off(writer, final=False)
+                    self._disk.hand_off(writer, final=False)
 
     def add_label(self, event: LabelEvent) -> None:
         """Append the label to labels.jsonl and flush it to the OS at once (fsync follows)."""
@@ -304,20 +244,41 @@ class ZarrRecording:
                 f"label class index {event.class_index} is outside 0..{len(names) - 1} "
                 f"for classes {list(names)}"
             )
-        line = encode_label(event, names)
-        with self._labels_lock:
-            if self._labels_file is None:
-                raise RuntimeError(f"session {self.folder} is closed; labels go to a new recording")
-            self._labels.append(event)
-            if not self._labels_failed:
-                try:
-                    self._labels_file.write(line)
-                    self._labels_file.flush()
-                except OSError as e:
-                    self._labels_failed = True
-                    self._fail(f"writing {LABELS_NAME} failed ({e}); labels are kept in memory "
-                               "and written again when the session closes")
-        self._queue.put(_SYNC_LABELS)
+        if self._label_journal.closed:
+            raise RuntimeError(f"session {self.folder} is closed; labels go to a new recording")
+        try:
+            error = self._label_journal.add(encode_label(event, names))
+        except RuntimeError:
+            raise RuntimeError(
+                f"session {self.folder} is closed; labels go to a new recording") from None
+        self._labels.append(event)
+        if error is not None:
+            self._fail(f"writing {LABELS_NAME} failed ({error}); labels are kept in memory "
+                       "and written again when the session closes")
+        self._disk.request_sync()
+
+    def add_discontinuity(self, stream: str, sample: int, before: float, after: float) -> None:
+        """Record that `stream`'s clock jumped from `before` to `after` at sample `sample` (the
+        first sample after the jump, counted from the session's first sample of the stream).
+
+        Appended to discontinuities.jsonl and flushed at once, like a label.
+        """
+        if stream not in self._writers:
+            raise KeyError(
+                f"stream {stream!r} is not part of this session; it records {list(self._writers)}")
+        if int(sample) < 0:
+            raise ValueError(f"discontinuity sample must be >= 0, got {sample}")
+        shift = self._writers[stream].base  # non-zero once recording moved to a rescue folder
+        self._discontinuities.append((stream, int(sample), float(before), float(after)))
+        try:
+            error = self._jump_journal.add(
+                encode_discontinuity(stream, max(0, int(sample) - shift), before, after))
+        except RuntimeError:
+            raise RuntimeError(f"session {self.folder} is closed") from None
+        if error is not None:
+            self._fail(f"writing {DISCONTINUITIES_NAME} failed ({error}); discontinuities are "
+                       "kept in memory and written again when the session closes")
+        self._disk.request_sync()
 
     def close(self, pack: bool | None = None) -> SessionSummary:
         """Flush every stream, write the final meta.json, pack into `<name>.session.zip`."""
@@ -329,35 +290,41 @@ class ZarrRecording:
                 with writer.lock:
                     writer.closed = True
                     if writer.fill:
-                        self._hand_off(writer, final=True)
-            self._queue.put(_STOP)
-            self._writer.join()
-            self._close_labels()
+                        self._disk.hand_off(writer, final=True)
+            self._disk.stop()
+            if not self._disk.disk_failed and (problem := self._disk.folder_problem()):
+                self._disk.move(problem)  # noticed only now: no block was written since
+            for journal in (self._label_journal, self._jump_journal):
+                error = journal.close()
+                if error is not None:
+                    self._fail(f"{len(journal.lines)} lines of {journal.path.name} could not be "
+                               f"saved ({error})")
             ended = dt.datetime.now(dt.UTC)
-            samples = {name: w.written for name, w in self._writers.items()}
+            samples = {name: w.in_folder for name, w in self._writers.items()}
             dropped = {name: w.dropped for name, w in self._writers.items()}
             for name, lost in dropped.items():
                 if lost:
                     self._fail(f"{lost} samples of stream {name!r} could not be recorded")
-            if self._disk_failed:
+            folder = self._disk.folder
+            if self._disk.disk_failed:
                 self._repair_after_failure()
-            location = str(self.folder)
+            location = str(folder)
             try:
-                write_atomically(self.folder / META_NAME, encode_json(self._document(
+                write_atomically(folder / META_NAME, encode_json(self._document(
                     STATUS_CLOSED, ended=ended, samples=samples, dropped=dropped,
                     error=self.error)))
                 final_meta = True
             except OSError as e:
                 final_meta = False
                 self._fail(f"the final {META_NAME} could not be written ({e}); run "
-                           f"`hexloop recover {self.folder}` once the disk has space")
+                           f"`hexloop recover {folder}` once the disk has space")
             do_pack = self._store.pack if pack is None else pack
             if do_pack and final_meta:
                 try:
-                    location = str(pack_folder(self.folder, self._store.pack_progress))
+                    location = str(pack_folder(folder, self._store.pack_progress))
                 except Exception as e:  # noqa: BLE001 - the folder stays, whatever went wrong
                     self._fail(f"packing failed ({e}); the session is complete and kept as the "
-                               f"folder {self.folder}; run `hexloop recover {self.folder}` to "
+                               f"folder {folder}; run `hexloop recover {folder}` to "
                                "pack it later")
             self._summary = SessionSummary(location, samples, len(self._labels), ended, self.error)
             return self._summary
@@ -366,7 +333,16 @@ class ZarrRecording:
     @property
     def backlog_bytes(self) -> int:
         """Bytes of full blocks waiting for the writer thread."""
-        return self._backlog_bytes
+        return self._disk.backlog_bytes
+
+    @property
+    def writer_busy_s(self) -> float:
+        """Seconds the writer thread spent writing (and syncing) blocks."""
+        return self._disk.busy_s
+
+    @property
+    def blocks_written(self) -> int:
+        return self._disk.blocks_written
 
     @property
     def samples_written(self) -> dict[str, int]:
@@ -389,110 +365,43 @@ class ZarrRecording:
             if message not in self._errors:
                 self._errors.append(message)
 
-    def _hand_off(self, writer: _StreamWriter, final: bool) -> None:
-        """Queue the staging block (writer.lock held) and start a fresh one."""
-        data, ts, n = writer.staging, writer.staging_ts, writer.fill
-        writer._new_staging()
-        nbytes = data.nbytes + ts.nbytes
-        with self._backlog_lock:
-            too_much = not final and self._backlog_bytes + nbytes > self._store.max_backlog_bytes
-            if not too_much:
-                self._backlog_bytes += nbytes
-        if too_much:
-            writer.dropped += n
-            self._fail(
-                f"the disk under {self.folder} cannot keep up: more than "
-                f"{self._store.max_backlog_bytes / 2**20:.0f} MiB waited to be written, so new "
-                "blocks are being dropped; record to a faster local disk, or fewer channels"
-            )
-            return
-        self._queue.put((writer, data, ts, n, nbytes))
+    def _write_block(self, writer: StagedStream, data: np.ndarray, ts: np.ndarray) -> None:
+        self._disk.write_block(writer, data, ts)
 
-    def _run_writer(self) -> None:
-        labels_dirty = False
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            if item is _SYNC_LABELS:
-                labels_dirty = True
-                if self._queue.empty():
-                    self._sync_labels()
-                    labels_dirty = False
-                continue
-            writer, data, ts, n, nbytes = item
-            try:
-                self._write_block(writer, data[:n], ts[:n])
-            finally:
-                with self._backlog_lock:
-                    self._backlog_bytes -= nbytes
-            writer.recycle(data, ts)
-            if labels_dirty and self._queue.empty():
-                self._sync_labels()
-                labels_dirty = False
+    def _move_to_rescue(self, problem: str, detail: str) -> tuple[Path, dict] | None:
+        """The session folder was removed or became unwritable: go on in a rescue folder.
 
-    def _write_block(self, writer: _StreamWriter, data: np.ndarray, ts: np.ndarray) -> None:
-        n = len(ts)
-        if self._disk_failed:
-            writer.dropped += n
-            return
-        started = time.perf_counter()
-        try:
-            writer.data_array.append(data, axis=0)
-            writer.ts_array.append(ts, axis=0)
-        except Exception as e:  # noqa: BLE001 - any failure: report, keep what is written
-            self._disk_failed = True
-            writer.dropped += n
-            self._fail(
-                f"writing stream {writer.info.name!r} to {self.folder} failed ({e}); everything "
-                f"up to {writer.written} samples is kept; later samples are not recorded; "
-                "free disk space or record to another disk"
-            )
-            return
-        writer.written += n
-        self.blocks_written += 1
-        self.writer_busy_s += time.perf_counter() - started
-
-    def _sync_labels(self) -> None:
-        """fsync labels.jsonl without holding the lock, so add_label never waits on the disk.
-
-        Only the writer thread calls this, and close() joins it before closing the file.
+        Called on the writer thread (or by close once it stopped). Every label and discontinuity
+        is rewritten there from memory; blocks from now on are written there.
         """
-        with self._labels_lock:
-            f = self._labels_file
-            if f is None or self._labels_failed:
-                return
+        old = self._disk.folder
+        why = (f"the session folder {old} was removed while recording" if problem == "removed"
+               else f"the session folder {old} is no longer writable"
+               + (f" ({detail})" if detail else ""))
+        first = {name: w.written for name, w in self._writers.items()}
         try:
-            os.fsync(f.fileno())
-        except OSError:
-            pass
-
-    def _close_labels(self) -> None:
-        with self._labels_lock:
-            f, self._labels_file = self._labels_file, None
-            failed = self._labels_failed
-            try:
-                if f is not None:
-                    f.flush()
-                    os.fsync(f.fileno())
-            except OSError:
-                failed = True
-            finally:
-                if f is not None:
-                    try:
-                        f.close()
-                    except OSError:
-                        failed = True
-            if failed:
-                payload = b"".join(encode_label(e, self.meta.class_names) for e in self._labels)
-                try:
-                    write_atomically(self.folder / LABELS_NAME, payload)
-                except OSError as e:
-                    self._fail(f"{len(self._labels)} labels could not be saved ({e})")
+            new = rescue_folder(self.folder)
+            self._rescue = {"from": str(old), "reason": problem, "first_sample": first}
+            arrays = create_tree(new, self._layouts, encode_json(self._document(STATUS_RECORDING)),
+                                 self._store.compression, self._store.compression_level)
+            self._label_journal.move(new)
+            self._jump_journal.move(new, [
+                encode_discontinuity(s, k - first[s], b, a)
+                for s, k, b, a in self._discontinuities if k >= first[s]])
+        except OSError as e:
+            self._fail(f"{why}; no rescue folder could be made ({e}), so later samples are not "
+                       f"recorded; {len(self._labels)} labels are kept in memory only")
+            return None
+        kept = ("the samples written before went with it" if problem == "removed" else
+                f"the samples written before stay there (`hexloop recover {old}` once it is "
+                "writable again)")
+        self._fail(f"{why}: {kept}; recording goes on in {new}, which holds every label "
+                   f"({len(self._labels)} so far) and all samples from then on")
+        return new, arrays
 
     def _repair_after_failure(self) -> None:
         try:
-            repair_folder(self.folder, finalize=False)
+            repair_folder(self._disk.folder, finalize=False)
         except Exception as e:  # noqa: BLE001 - reading still copes with a ragged end
             self._fail(f"trimming the streams to whole blocks failed ({e})")
 
