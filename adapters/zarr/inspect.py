@@ -47,6 +47,15 @@ def describe(session) -> str:
                 + (f" (about {missing} samples missing, longest "
                    f"{_seconds(max(b - a for a, b in gaps))})" if gaps else "")
             )
+    jumps = session.discontinuities
+    if jumps:
+        lines.append(f"clock    {len(jumps)} discontinuities (the timestamps jump there; every "
+                     "sample is kept)")
+        for d in jumps[:20]:
+            lines.append(f"  {d.stream}: sample {d.sample}, {d.before:.6g} s -> {d.after:.6g} s "
+                         f"({d.after - d.before:+.6g} s)")
+        if len(jumps) > 20:
+            lines.append(f"  ... and {len(jumps) - 20} more (session.discontinuities)")
     labels = session.labels
     trials = session.trials()
     lines.append(f"labels   {len(labels)} events, {len(trials)} trials")
