@@ -5,11 +5,14 @@ Needs the `zarr` extra (zarr, numcodecs; mne for `to_mne`). docs/recording.md ha
 
 from .inspect import inspect_text
 from .layout import SessionFormatError
-from .packing import pack_folder, recover, repair_folder
-from .reading import ZarrSession, open_session
+from .packing import RecoveryResult, pack_folder, recover, recover_session, repair_folder
+from .reading import ReadLimitError, ZarrSession, open_session
 from .recording import ZarrRecording, ZarrStore
+from .verify import Damage, VerifyReport, verify_session
 
 __all__ = [
+    "Damage", "ReadLimitError", "RecoveryResult", "VerifyReport", "recover_session",
+    "verify_session",
     "SessionFormatError", "ZarrRecording", "ZarrSession", "ZarrStore", "inspect_text",
     "open_session", "pack_folder", "recover", "repair_folder",
 ]

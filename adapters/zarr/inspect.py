@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from .layout import SessionFormatError
+
 
 def _seconds(value: float) -> str:
     if value >= 3600:
@@ -13,6 +15,25 @@ def _seconds(value: float) -> str:
     if value >= 60:
         return f"{value / 60:.1f} min"
     return f"{value:.2f} s"
+
+
+def _describe_stream(session, info, n: int, lines: list[str]) -> None:
+    span = session.time_span(info.name)
+    duration = span[1] - span[0] if span else 0.0
+    rate = f"{info.sampling_rate:g} Hz" if info.sampling_rate > 0 else "irregular"
+    lines.append(
+        f"  {info.name}: {info.channel_count} ch, {rate}, {info.dtype}, {n} samples, "
+        f"{_seconds(duration)}"
+    )
+    if info.sampling_rate > 0 and n > 1:
+        gaps = session.gaps(info.name)
+        missing = sum(round((b - a) * info.sampling_rate) - 1 for a, b in gaps)
+        effective = (n - 1) / duration if duration > 0 else 0.0
+        lines.append(
+            f"    effective rate {effective:.2f} Hz; {len(gaps)} gaps"
+            + (f" (about {missing} samples missing, longest "
+               f"{_seconds(max(b - a for a, b in gaps))})" if gaps else "")
+        )
 
 
 def describe(session) -> str:
@@ -31,22 +52,11 @@ def describe(session) -> str:
     lines.append("streams")
     for info in session.streams:
         n = session.sample_count(info.name)
-        span = session.time_span(info.name)
-        duration = span[1] - span[0] if span else 0.0
-        rate = f"{info.sampling_rate:g} Hz" if info.sampling_rate > 0 else "irregular"
-        lines.append(
-            f"  {info.name}: {info.channel_count} ch, {rate}, {info.dtype}, {n} samples, "
-            f"{_seconds(duration)}"
-        )
-        if info.sampling_rate > 0 and n > 1:
-            gaps = session.gaps(info.name)
-            missing = sum(round((b - a) * info.sampling_rate) - 1 for a, b in gaps)
-            effective = (n - 1) / duration if duration > 0 else 0.0
-            lines.append(
-                f"    effective rate {effective:.2f} Hz; {len(gaps)} gaps"
-                + (f" (about {missing} samples missing, longest "
-                   f"{_seconds(max(b - a for a, b in gaps))})" if gaps else "")
-            )
+        try:
+            _describe_stream(session, info, n, lines)
+        except SessionFormatError as e:
+            lines.append(f"  {info.name}: {info.channel_count} ch, {n} samples; DAMAGED: {e}; "
+                         "`hexloop inspect --verify` lists every damaged block")
     jumps = session.discontinuities
     if jumps:
         lines.append(f"clock    {len(jumps)} discontinuities (the timestamps jump there; every "

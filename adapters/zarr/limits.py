@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 #: The largest meta.json accepted (it holds the free-form extras, so it is generous).
 MAX_META_BYTES = 16 * 2**20
-#: The largest labels.jsonl accepted (about 200 000 label events).
+#: The largest labels.jsonl (about 200 000 label events) or discontinuities.jsonl accepted.
 MAX_LABELS_BYTES = 16 * 2**20
 #: The largest Zarr metadata document (`zarr.json`) accepted.
 MAX_ZARR_JSON_BYTES = 1 * 2**20
@@ -43,7 +43,7 @@ def role_limit(name: str) -> int | None:
 
     if name == META_NAME:
         return MAX_META_BYTES
-    if name == LABELS_NAME:
+    if name in (LABELS_NAME, "discontinuities.jsonl"):
         return MAX_LABELS_BYTES
     if name == "zarr.json" or name.endswith("/zarr.json"):
         return MAX_ZARR_JSON_BYTES

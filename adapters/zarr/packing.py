@@ -1,8 +1,10 @@
 """Packing a session folder into a verified `.session.zip`, and recovering folders left by a crash.
 
-Packing writes a stored (uncompressed) zip under a temporary name, checks every entry's CRC and
-that the archive reads back the same samples and labels as the folder, renames it into place
-atomically and only then removes the folder.
+Packing writes a stored (uncompressed) zip under a temporary name with a manifest of every
+file's size and CRC-32, reads every entry back (each must match the CRC-32 of the file it was
+copied from), verifies the archive as `hexloop inspect --verify` does, checks that it reads back
+the same samples and labels as the folder, renames it into place atomically and only then
+removes the folder.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ import json
 import os
 import shutil
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import attrs
+
 from .layout import (
     LABELS_NAME,
+    MANIFEST_NAME,
     META_NAME,
     PARTIAL_SUFFIX,
     STATUS_RECORDING,
@@ -83,24 +89,16 @@ def pack_folder(folder: str | os.PathLike, progress: ProgressCallback | None = N
         nonlocal done
         done += nbytes
         if progress is not None:
-            progress(done / total if total else 1.0)
+            progress(min(1.0, done / total) if total else 1.0)
 
     if progress is not None:
         progress(0.0)
     tmp = target.with_name(target.name + PARTIAL_SUFFIX)
     try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-            for path, name in files:
-                entry = zipfile.ZipInfo.from_file(path, name)
-                entry.compress_type = zipfile.ZIP_STORED
-                size = path.stat().st_size
-                with open(path, "rb") as src, archive.open(entry, "w", force_zip64=size > 2**31) as dst:
-                    while block := src.read(_COPY_BLOCK):
-                        dst.write(block)
-                        advance(len(block))
+        manifest = _write_archive(tmp, files, advance)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        _verify(tmp, folder, [name for _, name in files], advance)
+        _verify(tmp, folder, manifest, advance)
         os.replace(tmp, target)
         fsync_dir(target.parent)
     except BaseException:
@@ -111,14 +109,49 @@ def pack_folder(folder: str | os.PathLike, progress: ProgressCallback | None = N
     return target
 
 
-def _verify(archive_path: Path, folder: Path, names: list[str], advance) -> None:
-    with zipfile.ZipFile(archive_path) as archive:
-        if sorted(archive.namelist()) != sorted(names):
-            raise OSError(f"{archive_path} does not list the session's files")
-        for name in names:
-            with archive.open(name) as entry:  # reading to the end checks the CRC
-                while block := entry.read(_COPY_BLOCK):
+def _write_archive(tmp: Path, files: list[tuple[Path, str]], advance) -> dict[str, dict]:
+    """Write the stored zip and its manifest; return the manifest (name: size and CRC-32 of the
+    file as it was read from the folder)."""
+    manifest: dict[str, dict] = {}
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for path, name in files:
+            entry = zipfile.ZipInfo.from_file(path, name)
+            entry.compress_type = zipfile.ZIP_STORED
+            size, crc = path.stat().st_size, 0
+            with open(path, "rb") as src, archive.open(entry, "w", force_zip64=size > 2**31) as dst:
+                copied = 0
+                while block := src.read(_COPY_BLOCK):
+                    crc = zlib.crc32(block, crc)
+                    copied += len(block)
+                    dst.write(block)
                     advance(len(block))
+            manifest[name] = {"size": copied, "crc32": crc}
+        archive.writestr(MANIFEST_NAME, encode_json(
+            {"format": "hexloop.manifest", "files": manifest}))
+    return manifest
+
+
+def _verify(archive_path: Path, folder: Path, manifest: dict[str, dict], advance) -> None:
+    """Every check the archive must pass before the folder may be removed (OSError if not)."""
+    from .verify import verify_session
+
+    with zipfile.ZipFile(archive_path) as archive:
+        if sorted(archive.namelist()) != sorted([*manifest, MANIFEST_NAME]):
+            raise OSError(f"{archive_path} does not list the session's files")
+        for name, expected in manifest.items():
+            crc = 0
+            with archive.open(name) as entry:  # reading to the end checks the zip's CRC
+                while block := entry.read(_COPY_BLOCK):
+                    crc = zlib.crc32(block, crc)
+                    advance(len(block))
+            if crc != expected["crc32"]:
+                raise OSError(f"{archive_path}: {name} does not read back as it was written")
+    report = verify_session(archive_path)
+    if not report.ok:
+        before = verify_session(folder)  # damage already in the folder is kept, not made worse
+        if {d.key() for d in report.damaged} != {d.key() for d in before.damaged}:
+            raise OSError(f"{archive_path} fails verification: "
+                          + "; ".join(d.text() for d in report.damaged))
     if _fingerprint(archive_path) != _fingerprint(folder):
         raise OSError(f"{archive_path} does not read back the same samples and labels")
 
@@ -183,32 +216,95 @@ def repair_folder(folder: str | os.PathLike, finalize: bool = True) -> dict:
     return doc
 
 
-def recover(path: str | os.PathLike, progress: ProgressCallback | None = None) -> Path:
-    """Finalize and pack a session folder left by a crash (or by a failed pack); return the zip.
+@attrs.frozen
+class RecoveryResult:
+    """What `recover_session` did: `action` is "nothing to recover", "finished packing" (a
+    leftover folder beside its verified archive was removed) or "recovered"; `message` says it."""
 
-    A path that is already a `.session.zip` is checked by opening it and returned as it is.
+    path: Path
+    action: str
+    message: str
+
+
+def _leftover_differences(folder: Path, archive: Path) -> list[str]:
+    """Files of `folder` that the archive lacks or holds differently (empty: a true leftover)."""
+    differences = []
+    with zipfile.ZipFile(archive) as z:
+        members = {i.filename: i for i in z.infolist()}
+        for path, name in _session_files(folder):
+            info = members.get(name)
+            if info is None:
+                differences.append(f"{name} is not in the archive")
+                continue
+            crc = 0
+            with open(path, "rb") as f:
+                while block := f.read(_COPY_BLOCK):
+                    crc = zlib.crc32(block, crc)
+            if crc != info.CRC or path.stat().st_size != info.file_size:
+                differences.append(f"{name} differs from the archive's copy")
+    return differences
+
+
+def recover_session(path: str | os.PathLike,
+                    progress: ProgressCallback | None = None) -> RecoveryResult:
+    """Finish whatever a crash interrupted, verifying before claiming anything.
+
+    * an intact `.session.zip`: nothing to recover;
+    * a damaged one: SessionFormatError listing the damage (the file is left as it is);
+    * a folder (or a zip's name) beside a verified archive that holds all of it (a crash while
+      the folder was being removed after packing): the leftover folder is removed;
+    * a folder alone: trimmed to whole blocks, finalized, packed and verified.
     """
-    path = Path(path)
-    if path.is_file():
-        from .reading import open_session
+    from .verify import verify_session
 
-        open_session(path).close()
-        return path
+    path = Path(path)
+    if path.is_file() and path.name.endswith(ZIP_SUFFIX):
+        folder = path.with_name(path.name[: -len(ZIP_SUFFIX)])
+        if folder.is_dir():
+            return recover_session(folder, progress)
+    if path.is_file():
+        report = verify_session(path)
+        if not report.ok:
+            raise SessionFormatError(
+                f"{path} is damaged and recover cannot repair it: "
+                + "; ".join(d.text() for d in report.damaged)
+                + "; the file is left as it is and everything else in it reads normally")
+        return RecoveryResult(path, "nothing to recover",
+                              f"nothing to recover: {path} is intact (every block, checksum "
+                              "and label verified)")
     if not path.is_dir():
         raise FileNotFoundError(f"no session at {path}")
     target = zip_path_for(path)
     if target.exists():
-        # A crash after the zip was renamed into place but before the folder was removed.
-        repair_folder(path, finalize=False)
-        if _fingerprint(target) != _fingerprint(path):
+        # Packed, verified and renamed into place, then interrupted while removing the folder.
+        report = verify_session(target)
+        if not report.ok:
             raise FileExistsError(
-                f"{target} exists but holds different data than {path}; compare them and move "
-                "one away before recovering"
-            )
+                f"{target} exists beside {path} but is damaged ("
+                + "; ".join(d.text() for d in report.damaged)
+                + f"); both are kept: move {target} aside (keep it) and run `hexloop recover "
+                f"{path}` again to pack the folder anew")
+        differences = _leftover_differences(path, target)
+        if differences:
+            raise FileExistsError(
+                f"{target} is intact but {path} holds files it does not: "
+                + "; ".join(differences[:5]) + ("; ..." if len(differences) > 5 else "")
+                + "; both are kept: compare them before removing either")
         shutil.rmtree(path)
-        return target
+        fsync_dir(path.parent)
+        return RecoveryResult(
+            target, "finished packing",
+            f"{target} is verified and holds everything in {path}, which an interrupted "
+            "cleanup after packing had left behind; the leftover folder was removed")
     repair_folder(path, finalize=True)
-    return pack_folder(path, progress)
+    packed = pack_folder(path, progress)
+    return RecoveryResult(packed, "recovered",
+                          f"recovered, verified and packed to {packed}")
+
+
+def recover(path: str | os.PathLike, progress: ProgressCallback | None = None) -> Path:
+    """`recover_session(path, progress).path`: the packed, verified session."""
+    return recover_session(path, progress).path
 
 
 def read_meta_document(path: str | os.PathLike) -> dict:

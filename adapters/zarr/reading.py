@@ -130,8 +130,12 @@ class ZarrSession:
         self.problems += label_problems
         from .discontinuities import DISCONTINUITIES_NAME, decode_discontinuities
 
-        self._discontinuities, jump_problems = decode_discontinuities(
-            self._container.read(DISCONTINUITIES_NAME) or b"", self._layouts)
+        try:
+            jumps_raw = self._container.read(DISCONTINUITIES_NAME) or b""
+        except SessionFormatError as e:
+            jumps_raw = b""
+            self.problems.append(f"{e}; the session reads without its clock discontinuities")
+        self._discontinuities, jump_problems = decode_discontinuities(jumps_raw, self._layouts)
         self.problems += jump_problems
 
         self.problems += self._container.problems + self._container.folder_problems()

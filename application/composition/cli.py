@@ -152,11 +152,15 @@ def cmd_adapters(args) -> int:
 
 def cmd_inspect(args) -> int:
     try:
-        from hexloop.adapters.zarr import inspect_text
+        from hexloop.adapters.zarr import inspect_text, verify_session
     except ImportError:
         print('reading sessions needs zarr: pip install "hexloop[zarr]"', file=sys.stderr)
         return 2
     try:
+        if getattr(args, "verify", False):
+            report = verify_session(args.path)
+            print(report.text())
+            return 0 if report.ok else 1
         print(inspect_text(args.path))
     except (OSError, ValueError) as e:
         print(f"cannot read {args.path}: {e}", file=sys.stderr)
@@ -166,16 +170,17 @@ def cmd_inspect(args) -> int:
 
 def cmd_recover(args) -> int:
     try:
-        from hexloop.adapters.zarr import recover
+        from hexloop.adapters.zarr import recover_session
     except ImportError:
         print('recovering sessions needs zarr: pip install "hexloop[zarr]"', file=sys.stderr)
         return 2
     try:
-        packed = recover(args.path, progress=lambda f: print(f"\rpacking {f:.0%}", end=""))
+        result = recover_session(args.path,
+                                 progress=lambda f: print(f"\rpacking {f:.0%}", end=""))
     except (OSError, ValueError) as e:
         print(f"\ncannot recover {args.path}: {e}", file=sys.stderr)
         return 2
-    print(f"\nrecovered and packed to {packed}")
+    print(("\n" if result.action == "recovered" else "") + result.message)
     return 0
 
 
@@ -231,6 +236,8 @@ def parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="summarize a recorded session",
                              description="Streams, durations, samples, gaps, labels per class.")
     inspect.add_argument("path", help="a session folder or .session.zip")
+    inspect.add_argument("--verify", action="store_true",
+                         help="read every block; print what is damaged; exit 1 if anything is")
     inspect.set_defaults(fn=cmd_inspect)
 
     recover = sub.add_parser("recover", help="repair and pack a crashed session",
