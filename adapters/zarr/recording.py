@@ -25,6 +25,7 @@ from hexloop.domain.labels import LabelEvent
 from hexloop.domain.session import SessionMeta, SessionSummary
 
 from .discontinuities import DISCONTINUITIES_NAME, encode_discontinuity
+from .journal import Journal
 from .layout import (
     LABELS_NAME,
     META_NAME,
@@ -41,7 +42,7 @@ from .layout import (
 )
 from .packing import pack_folder, repair_folder
 from .reading import ZarrSession, open_session
-from .writer import DURABILITIES, Journal, SessionWriter, StagedStream, create_tree, rescue_folder
+from .writer import DURABILITIES, SessionWriter, StagedStream, create_tree, rescue_folder
 
 COMPRESSIONS = ("zstd", None)
 #: A block never exceeds this many bytes, whatever the rate and channel count.

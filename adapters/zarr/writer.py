@@ -3,8 +3,7 @@
 `ZarrRecording` (recording.py) is the facade the app talks to; this module does the writing:
 
 * `StagedStream` holds one stream's staging block and counters (acquisition threads fill it);
-* `Journal` is an append-only JSON-lines file (labels, discontinuities) that also keeps every line
-  in memory, so no line depends on the folder surviving;
+* `Journal` (journal.py) keeps labels.jsonl and discontinuities.jsonl, every line also in memory;
 * `SessionWriter` runs the writer thread: it appends full blocks to the Zarr arrays, fsyncs them
   when `durability` is "fsync", and when the session folder is removed or stops being writable it
   moves the recording to a rescue folder (`<name>.rescued`) and goes on there.
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .journal import Journal
 from .layout import META_NAME, STREAMS_GROUP, StreamLayout, fsync_dir, write_atomically
 
 #: "fsync": every block's files reach the disk before the next block (a power cut costs at most
@@ -138,91 +138,6 @@ def fsync_path(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-class Journal:
-    """An append-only JSON-lines file; every line is also kept in memory.
-
-    `add` (any thread) writes and flushes a line to the OS; `sync` (the writer thread) fsyncs;
-    `move` (the writer thread) rewrites every line into another folder and appends there from
-    then on; `close` fsyncs, or rewrites the whole file when a write had failed.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.lines: list[bytes] = []
-        self.lock = threading.Lock()
-        self.failed = False
-        self.closed = False
-        self._file = open(path, "ab")  # noqa: SIM115 - open for the whole recording
-
-    def add(self, line: bytes) -> OSError | None:
-        """Keep the line, write it; the OS error when the file could not take it."""
-        with self.lock:
-            if self.closed:
-                raise RuntimeError("closed")
-            self.lines.append(line)
-            if self.failed or self._file is None:
-                return None
-            try:
-                self._file.write(line)
-                self._file.flush()
-            except OSError as e:
-                self.failed = True
-                return e
-        return None
-
-    def sync(self) -> None:
-        """fsync without holding the lock, so `add` never waits on the disk."""
-        with self.lock:
-            f = self._file
-            if f is None or self.failed:
-                return
-        try:
-            os.fsync(f.fileno())
-        except OSError:
-            pass
-
-    def move(self, folder: Path, lines: list[bytes] | None = None) -> None:
-        """Write every line (or `lines`) to the same name in `folder`, and append there."""
-        with self.lock:
-            old, self._file = self._file, None
-            if old is not None:
-                try:
-                    old.close()
-                except OSError:
-                    pass
-            if lines is not None:
-                self.lines = list(lines)
-            self.path = folder / self.path.name
-            write_atomically(self.path, b"".join(self.lines))
-            self._file = open(self.path, "ab")  # noqa: SIM115
-            self.failed = False
-
-    def close(self) -> OSError | None:
-        """Close the file; if any write failed, rewrite it whole. The error if that fails too."""
-        with self.lock:
-            f, self._file = self._file, None
-            self.closed = True
-            failed = self.failed or f is None
-            try:
-                if f is not None:
-                    f.flush()
-                    os.fsync(f.fileno())
-            except OSError:
-                failed = True
-            finally:
-                if f is not None:
-                    try:
-                        f.close()
-                    except OSError:
-                        failed = True
-            if failed:
-                try:
-                    write_atomically(self.path, b"".join(self.lines))
-                except OSError as e:
-                    return e
-        return None
 
 
 def rescue_folder(folder: Path) -> Path:
