@@ -334,7 +334,7 @@ def features_problem(spec: str, imports: bool) -> str | None:
         return None
     if module in sys.modules:  # already imported (e.g. hexloop's own): look, nothing runs
         if not hasattr(sys.modules[module], attr):
-            return f"module {module!r} has no {attr!r}; {advice}"
+            return f"module {module!r} defines no {attr!r}; {advice}"
         return None
     found = resolve.find_module(module)
     if found is None:

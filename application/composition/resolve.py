@@ -89,9 +89,18 @@ def _top_level_names(body: list[ast.stmt], names: set[str]) -> bool:
                 opaque |= _top_level_names(getattr(node, block, []), names)
             for handler in getattr(node, "handlers", []):
                 opaque |= _top_level_names(handler.body, names)
-        elif isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant):
-            opaque = True  # e.g. globals().update(...)
+        elif isinstance(node, ast.Expr):
+            opaque |= _may_bind_names(node.value)  # e.g. globals().update(...)
     return opaque
+
+
+DYNAMIC = {"globals", "vars", "locals", "exec", "eval", "setattr", "__import__", "__dict__"}
+
+
+def _may_bind_names(expr: ast.expr) -> bool:
+    """Whether a top-level expression could create module names behind the parser's back."""
+    return any((isinstance(n, ast.Name) and n.id in DYNAMIC)
+               or (isinstance(n, ast.Attribute) and n.attr in DYNAMIC) for n in ast.walk(expr))
 
 
 def has_top_level_name(spec: ModuleSpec, name: str) -> bool | None:
