@@ -24,7 +24,9 @@ class Bridge(Protocol):
     (SIGTERM, so it can flush its output), kills it after `timeout` seconds, and returns the final
     status; it blocks for at most about twice `timeout`, and calling it on a stopped bridge
     does nothing. A bridge that crashed stays 'crashed' (with its exit code and last stderr
-    lines) until it is restarted, by its supervisor or by `start`.
+    lines) until it is restarted, by its supervisor or by `start`. Optional:
+    `set_recording_dir(location)` to record into the session. Test with
+    `bridge_contracts.check_bridge`; docs/adapters.md.
     """
 
     @property

@@ -8,9 +8,10 @@ from typing import Protocol, runtime_checkable
 
 @runtime_checkable
 class Clock(Protocol):
-    """Monotonic seconds. Safe to call from any thread.
+    """Monotonic seconds. Safe to call from any thread; only `sleep` blocks, up to `seconds`.
 
     The system clock is `time.monotonic`, the same base as LSL's `local_clock` on Linux.
+    Test with `contracts.check_clock`; docs/adapters.md.
     """
 
     def now(self) -> float: ...

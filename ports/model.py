@@ -20,8 +20,10 @@ class Model(Protocol):
 
     `fit` reports through `job.report(...)` and raises TrainingCancelled when `job.cancelled`.
     `predict` takes one window's features and returns a 1-D float array, one value per name in
-    `output_names` (class probabilities or regression targets). `load` either replaces the
-    model entirely or raises ModelFileError and leaves it as it was.
+    `output_names` (class probabilities or regression targets), well within one predict period.
+    `save` runs on a worker thread, possibly while `predict` runs, so it only reads the model;
+    `load` runs on a fresh instance and either replaces the model entirely or raises
+    ModelFileError and leaves it as it was. Test with `contracts.check_model`; docs/adapters.md.
     """
 
     @property

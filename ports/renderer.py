@@ -28,7 +28,9 @@ class RenderTarget(Protocol):
 class Renderer(Protocol):
     """`run` loops on the calling (main) thread until `target.exit_requested`, then returns.
 
-    Nothing but the renderer's own thread touches its UI toolkit.
+    Nothing but the renderer's own thread touches its UI toolkit. `target.request_exit()` may
+    come from any thread; `run` returns within about a second of it. Test with
+    `contracts.check_renderer`; docs/adapters.md.
     """
 
     def run(self, target: RenderTarget) -> None: ...

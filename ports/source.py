@@ -17,9 +17,12 @@ class SourceLost(ConnectionError):
 class Source(Protocol):
     """A stream's producer. All methods are called from the stream's acquisition thread only.
 
-    `read` must not block for long (return what is there, possibly nothing, within ~50 ms);
-    it returns a sample-major chunk `(n, channels)` in `info.dtype` and its `(n,)` float64
-    timestamps on the Clock's time base. Raise SourceLost when the producer disappears.
+    `connect` may block up to `timeout`; `read` must not block for long (return what is there,
+    possibly nothing, within ~50 ms); it returns a sample-major chunk `(n, channels)` in
+    `info.dtype` and its `(n,)` float64 timestamps on the Clock's time base, never going back.
+    Raise SourceLost when the producer disappears (the stream reconnects with backoff),
+    TimeoutError when `connect` finds nothing. Optional: `poll_labels()` and `class_names` for
+    labels the source carries. Test with `contracts.check_source`; docs/adapters.md.
     """
 
     @property

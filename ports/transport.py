@@ -12,7 +12,11 @@ import numpy as np
 class Transport(Protocol):
     """Called from one Output thread only. `send` takes one float64 sample, one value per channel.
 
-    `send` after `close` raises RuntimeError; `close` twice is harmless.
+    `open` runs when the thread starts or on the first value, `close` when it ends. `send` runs
+    inside a tick of the output's rate and must be quick: raise (an OSError) rather than block;
+    the thread counts and reports the error and sends the next value. `send` after `close`
+    raises RuntimeError; `close` twice is harmless. Test with `contracts.check_transport`;
+    docs/adapters.md.
     """
 
     def open(self, channels: Sequence[str], rate: float) -> None: ...
