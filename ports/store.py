@@ -47,11 +47,11 @@ class RecordedSession(Protocol):
 
 @runtime_checkable
 class Store(Protocol):
-    def open_session(self, meta: SessionMeta) -> RecordingSession: ...
-
-    def read(self, location: str) -> RecordedSession: ...
     """Where sessions go. `open_session` and `read` run on the thread that asks (GUI, script,
     CLI) and may do I/O; the session's own rules are RecordingSession's. Test with
     `contracts.check_store`; docs/adapters.md.
     """
 
+    def open_session(self, meta: SessionMeta) -> RecordingSession: ...
+
+    def read(self, location: str) -> RecordedSession: ...
