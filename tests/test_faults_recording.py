@@ -189,3 +189,51 @@ def test_discontinuities_survive_a_crash_and_recovery(tmp_path):
         assert back.discontinuities == [Discontinuity("emg", 5, 0.04, 1e6),
                                         Discontinuity("emg", 6, 1e6, 0.06)]
     session.close()
+
+
+class _RefusingFile:
+    """Stands in for labels.jsonl's open file; every write is refused (simulated EACCES)."""
+
+    def write(self, line):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    def close(self):
+        pass
+
+
+def test_a_label_the_folder_refuses_moves_the_session_to_a_rescue_at_once(tmp_path):
+    session = _session(tmp_path, pack=False)
+    folder = session.location
+    session.add_label(LabelEvent(1.0, 1))
+    session._label_journal._file = _RefusingFile()  # fault injection: the folder refuses writes
+    session.add_label(LabelEvent(2.0, 0))
+    _wait(lambda: session.location != folder, "the move to a rescue folder")
+    assert f"the session folder {folder} is no longer writable" in session.error
+    rescued = session.location
+    assert open(os.path.join(rescued, "labels.jsonl")).read().count("\n") == 2  # on disk now
+    session.add_label(LabelEvent(3.0, 1))
+    summary = session.close()
+    with open_session(summary.location) as back:
+        assert [e.time for e in back.labels.events] == [1.0, 2.0, 3.0]
+
+
+def test_a_folder_made_read_only_before_close_still_closes_into_a_rescue(tmp_path,
+                                                                         read_only_later):
+    session = _session(tmp_path, pack=False)
+    folder = session.location
+    _record_until_written(session)
+    read_only_later(folder)
+    summary = session.close()  # no block after: the final meta.json is what the mount refuses
+    assert f"the session folder {folder} is no longer writable" in summary.error
+    assert summary.location == folder + ".rescued"
+    with open_session(summary.location) as after:
+        assert after.status == "closed"
+        assert [e.time for e in after.labels.events] == [0.05]
+    with open_session(folder) as before:
+        assert np.array_equal(before.data("emg")[0], _samples(0, 20)[0].T)

@@ -27,6 +27,7 @@ class Journal:
         self.lines: list[bytes] = []
         self.lock = threading.Lock()
         self.failed = False
+        self.error: OSError | None = None  # the write that failed, if one did
         self.closed = False
         self._file = open(path, "ab")  # noqa: SIM115 - open for the whole recording
 
@@ -42,7 +43,7 @@ class Journal:
                 self._file.write(line)
                 self._file.flush()
             except OSError as e:
-                self.failed = True
+                self.failed, self.error = True, e
                 return e
         return None
 
@@ -70,8 +71,9 @@ class Journal:
                 self.lines = list(lines)
             self.path = folder / self.path.name
             write_atomically(self.path, b"".join(self.lines))
-            self._file = open(self.path, "ab")  # noqa: SIM115
-            self.failed = False
+            self.failed, self.error = False, None
+            if not self.closed:  # moved by close(): the lines are written, nothing follows
+                self._file = open(self.path, "ab")  # noqa: SIM115
 
     def close(self) -> OSError | None:
         """Close the file; if any write failed, rewrite it whole. The error if that fails too."""
@@ -83,8 +85,8 @@ class Journal:
                 if f is not None:
                     f.flush()
                     os.fsync(f.fileno())
-            except OSError:
-                failed = True
+            except OSError as e:
+                failed, self.error = True, e
             finally:
                 if f is not None:
                     try:

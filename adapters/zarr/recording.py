@@ -154,6 +154,7 @@ class ZarrRecording:
                          for layout in self._layouts}
         self._labels: list[LabelEvent] = []
         self._discontinuities: list[tuple[str, int, float, float]] = []
+        self._jump_lock = threading.Lock()
         self._errors: list[str] = []
         self._error_lock = threading.Lock()
         self._close_lock = threading.Lock()
@@ -256,6 +257,7 @@ class ZarrRecording:
         if error is not None:
             self._fail(f"writing {LABELS_NAME} failed ({error}); labels are kept in memory "
                        "and written again when the session closes")
+            self._disk.journal_failed(error)
         self._disk.request_sync()
 
     def add_discontinuity(self, stream: str, sample: int, before: float, after: float) -> None:
@@ -269,16 +271,18 @@ class ZarrRecording:
                 f"stream {stream!r} is not part of this session; it records {list(self._writers)}")
         if int(sample) < 0:
             raise ValueError(f"discontinuity sample must be >= 0, got {sample}")
-        shift = self._writers[stream].base  # non-zero once recording moved to a rescue folder
-        self._discontinuities.append((stream, int(sample), float(before), float(after)))
-        try:
-            error = self._jump_journal.add(
-                encode_discontinuity(stream, max(0, int(sample) - shift), before, after))
-        except RuntimeError:
-            raise RuntimeError(f"session {self.folder} is closed") from None
+        with self._jump_lock:  # against a move to a rescue folder, which shifts the indices
+            shift = self._writers[stream].base  # non-zero once recording moved to a rescue
+            try:
+                error = self._jump_journal.add(
+                    encode_discontinuity(stream, max(0, int(sample) - shift), before, after))
+            except RuntimeError:
+                raise RuntimeError(f"session {self.folder} is closed") from None
+            self._discontinuities.append((stream, int(sample), float(before), float(after)))
         if error is not None:
             self._fail(f"writing {DISCONTINUITIES_NAME} failed ({error}); discontinuities are "
                        "kept in memory and written again when the session closes")
+            self._disk.journal_failed(error)
         self._disk.request_sync()
 
     def close(self, pack: bool | None = None) -> SessionSummary:
@@ -293,32 +297,24 @@ class ZarrRecording:
                     if writer.fill:
                         self._disk.hand_off(writer, final=True)
             self._disk.stop()
-            if not self._disk.disk_failed and (problem := self._disk.folder_problem()):
-                self._disk.move(problem)  # noticed only now: no block was written since
+            # noticed only now, when no block was written since: removed, or labels refused
+            failed = [j.error for j in (self._label_journal, self._jump_journal) if j.failed]
+            self._disk.check_folder(failed[0] if failed else None)
             for journal in (self._label_journal, self._jump_journal):
                 error = journal.close()
                 if error is not None:
                     self._fail(f"{len(journal.lines)} lines of {journal.path.name} could not be "
                                f"saved ({error})")
             ended = dt.datetime.now(dt.UTC)
-            samples = {name: w.in_folder for name, w in self._writers.items()}
             dropped = {name: w.dropped for name, w in self._writers.items()}
             for name, lost in dropped.items():
                 if lost:
                     self._fail(f"{lost} samples of stream {name!r} could not be recorded")
-            folder = self._disk.folder
             if self._disk.disk_failed:
                 self._repair_after_failure()
+            samples, final_meta = self._write_final_meta(ended, dropped)
+            folder = self._disk.folder
             location = str(folder)
-            try:
-                write_atomically(folder / META_NAME, encode_json(self._document(
-                    STATUS_CLOSED, ended=ended, samples=samples, dropped=dropped,
-                    error=self.error)))
-                final_meta = True
-            except OSError as e:
-                final_meta = False
-                self._fail(f"the final {META_NAME} could not be written ({e}); run "
-                           f"`hexloop recover {folder}` once the disk has space")
             do_pack = self._store.pack if pack is None else pack
             if do_pack and final_meta:
                 try:
@@ -366,6 +362,26 @@ class ZarrRecording:
             if message not in self._errors:
                 self._errors.append(message)
 
+    def _write_final_meta(self, ended: dt.datetime, dropped: dict) -> tuple[dict, bool]:
+        """Write the closing meta.json; a folder that refuses it moves to a rescue folder first.
+
+        Returns the samples in the session's (final) folder, and whether meta.json was written.
+        """
+        while True:
+            folder = self._disk.folder
+            samples = {name: w.in_folder for name, w in self._writers.items()}
+            try:
+                write_atomically(folder / META_NAME, encode_json(self._document(
+                    STATUS_CLOSED, ended=ended, samples=samples, dropped=dropped,
+                    error=self.error)))
+                return samples, True
+            except OSError as e:
+                self._disk.check_folder(e)  # moves at most once
+                if self._disk.folder == folder:
+                    self._fail(f"the final {META_NAME} could not be written ({e}); run "
+                               f"`hexloop recover {folder}` once the disk has space")
+                    return samples, False
+
     def _write_block(self, writer: StagedStream, data: np.ndarray, ts: np.ndarray) -> None:
         self._disk.write_block(writer, data, ts)
 
@@ -386,9 +402,12 @@ class ZarrRecording:
             arrays = create_tree(new, self._layouts, encode_json(self._document(STATUS_RECORDING)),
                                  self._store.compression, self._store.compression_level)
             self._label_journal.move(new)
-            self._jump_journal.move(new, [
-                encode_discontinuity(s, k - first[s], b, a)
-                for s, k, b, a in self._discontinuities if k >= first[s]])
+            with self._jump_lock:
+                self._jump_journal.move(new, [
+                    encode_discontinuity(s, k - first[s], b, a)
+                    for s, k, b, a in self._discontinuities if k >= first[s]])
+                for name, w in self._writers.items():
+                    w.base = first[name]
         except OSError as e:
             self._fail(f"{why}; no rescue folder could be made ({e}), so later samples are not "
                        f"recorded; {len(self._labels)} labels are kept in memory only")

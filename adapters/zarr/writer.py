@@ -218,6 +218,10 @@ class SessionWriter:
     def request_sync(self) -> None:
         self._queue.put(_SYNC)
 
+    def journal_failed(self, error: OSError) -> None:
+        """A labels or discontinuities write failed: if the folder is the cause, rescue now."""
+        self._queue.put(error)
+
     def stop(self) -> None:
         self._queue.put(_STOP)
         self._thread.join()
@@ -231,6 +235,8 @@ class SessionWriter:
                 return
             if item is _SYNC:
                 dirty = True
+            elif isinstance(item, OSError):
+                self.check_folder(item)
             else:
                 stream, data, ts, n, nbytes = item
                 try:
@@ -258,6 +264,15 @@ class SessionWriter:
         if isinstance(error, OSError) and error.errno in _FOLDER_ERRNOS:
             return "not writable"
         return None
+
+    def check_folder(self, error: OSError | None = None) -> None:
+        """Move to a rescue folder if this one is gone or refuses writes (writer thread, or
+        `close` once the thread has stopped)."""
+        if self.disk_failed or self.rescued_from is not None:
+            return
+        problem = self.folder_problem(error)
+        if problem is not None:
+            self.move(problem, "" if error is None else str(error))
 
     def write_block(self, stream: StagedStream, data: np.ndarray, ts: np.ndarray) -> None:
         n = len(ts)
