@@ -6,18 +6,38 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 
-from hexloop.domain.pacing import MonotonicClock, Ticker
+from hexloop.domain.pacing import LoopHealth, MonotonicClock, Ticker
 from hexloop.domain.pipeline import Prediction
 from hexloop.ports.transport import Transport
 
 _STOP = object()
 
 
+@attrs.frozen
+class OutputHealth(LoopHealth):
+    """An output thread's LoopHealth, where a tick's work is its transport call (a send, or an
+    open): `blocked_sends` (calls that took longer than a period, one still blocked included)
+    is also `overruns`; `busy_s` and the durations are those of the calls.
+    """
+
+    sent: int = 0
+    errors: int = 0
+    blocked_sends: int = 0
+
+    def summary(self, overruns: str = "blocked") -> str:
+        return super().summary(overruns)
+
+
 class Output:
     """`push(value)` only stores a reference (no queue, never blocks); the output thread sends
     the latest value every 1/hz seconds on absolute deadlines.
+
+    A send slower than a period cannot hold the predict thread up (a push takes no lock); it
+    shows in `health` (blocked sends, late and skipped ticks) and is warned about once in the
+    app log, with the figure.
 
     A value is a Prediction (sent with its newest input sample's timestamp, so a receiver can
     measure the loop's latency), a mapping of channel name to number, or a sequence in
@@ -40,6 +60,10 @@ class Output:
         self._thread: threading.Thread | None = None
         self._clock = MonotonicClock()
         self._log = None
+        self._ticker: Ticker | None = None
+        self._warned: set[str] = set()  # causes of slowness already warned about this run
+        self._warn_lock = threading.Lock()
+        self._calls = _CallTimes()
 
     def push(self, value: Any) -> None:
         """Make `value` the one sent from the next tick on; None withdraws it (nothing is sent,
@@ -52,6 +76,9 @@ class Output:
         self._clock = clock or self._clock
         self._log = log
         self._stop.clear()
+        self._ticker = Ticker(self.hz, self._clock)
+        self._warned = set()
+        self._calls = _CallTimes()
         if self._latest is _STOP:  # started again after stop(): wait for a new value
             self._latest = None
         self._thread = threading.Thread(target=self._run, name=f"out-{self.name}", daemon=True)
@@ -62,6 +89,50 @@ class Output:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+    @property
+    def health(self) -> OutputHealth:
+        """A snapshot from any thread; a send blocked right now is counted and warned about."""
+        ticker = self._ticker
+        loop = ticker.health() if ticker is not None else LoopHealth(self.hz)
+        fields = attrs.asdict(loop, recurse=False)
+        fields.update(self._calls.snapshot(self._clock.now(), loop.period_s))
+        health = OutputHealth(**fields, sent=self.sent, errors=self.errors,
+                              blocked_sends=fields["overruns"])
+        self._warn_if_slow(health, sending=self._latest is not None and self._latest is not _STOP)
+        return health
+
+    def _call(self, fn, *args) -> None:
+        """Call the transport, timing the call for health."""
+        self._calls.begin(self._clock.now())
+        try:
+            fn(*args)
+        finally:
+            self._calls.end(self._clock.now(), 1.0 / self.hz)
+
+    def _warn_if_slow(self, loop: LoopHealth, sending: bool) -> None:
+        """Warn once per cause: sends slower than the period; ticks starting late."""
+        if self._log is None or not (loop.overruns or (loop.late and sending)):
+            return
+        period_ms = loop.period_s * 1e3
+        if loop.overruns:
+            cause = "blocked"
+            took = (f"send has been blocked for {loop.busy_s * 1e3:.0f} ms"
+                    if loop.busy_s > loop.period_s else
+                    f"send took {loop.max_duration_s * 1e3:.0f} ms")
+            message = (f"output {self.name!r} {took}, longer than its {period_ms:.0f} ms "
+                       f"period; predictions are being sent late: check the receiver or the "
+                       f"network, or lower the output's hz")
+        else:
+            cause = "late"
+            message = (f"output {self.name!r} ticks start up to {loop.max_lateness_s * 1e3:.0f}"
+                       f" ms after their deadline ({period_ms:.0f} ms period): the machine is "
+                       f"too busy, so values are sent late; close other programs or lower hz")
+        with self._warn_lock:
+            if cause in self._warned:
+                return
+            self._warned.add(cause)
+        self._log.warning(f"output {self.name}", message)
 
     def _report(self, error: BaseException | str) -> None:
         self.errors += 1
@@ -84,17 +155,23 @@ class Output:
         return sample
 
     def _run(self) -> None:
-        ticker = Ticker(self.hz, self._clock)
+        ticker = self._ticker if self._ticker is not None else Ticker(self.hz, self._clock)
+        self._ticker = ticker
         opened = False
+        seen = (0, 0)
+        calls = self._calls
         try:
             if self.channels is not None:  # open now, so receivers can connect before values flow
                 try:
-                    self.transport.open(self.channels, self.hz)
+                    self._call(self.transport.open, self.channels, self.hz)
                     opened = True
                 except Exception as e:  # noqa: BLE001 - retried on the first value
                     self._report(e)
             while ticker.wait(self._stop):
                 value = self._latest
+                if (ticker.late, calls.blocked) != seen:
+                    seen = (ticker.late, calls.blocked)
+                    self.health  # noqa: B018 - warns about what it finds
                 if value is _STOP:
                     break
                 if value is None:
@@ -105,9 +182,9 @@ class Output:
                     else:
                         sample, stamp = self._vector(value), self._clock.now()
                     if not opened:
-                        self.transport.open(self.channels, self.hz)
+                        self._call(self.transport.open, self.channels, self.hz)
                         opened = True
-                    self.transport.send(sample, stamp)
+                    self._call(self.transport.send, sample, stamp)
                     self.sent += 1
                 except Exception as e:  # noqa: BLE001 - a bad transport never stops the loop
                     self._report(e)
@@ -117,3 +194,44 @@ class Output:
                     self.transport.close()
                 except Exception as e:  # noqa: BLE001
                     self._report(e)
+
+
+class _CallTimes:
+    """How long transport calls take; the output thread writes, `health` reads (any thread).
+
+    A call is counted blocked once, as soon as it has run longer than a period: when it
+    returns, or earlier when `snapshot` sees it still running.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()  # never held during a call
+        self._started: float | None = None
+        self._counted = False
+        self.blocked = 0
+        self.last = 0.0
+        self.max = 0.0
+
+    def begin(self, now: float) -> None:
+        with self._lock:
+            self._started, self._counted = now, False
+
+    def end(self, now: float, period: float) -> None:
+        with self._lock:
+            if self._started is None:
+                return
+            self.last = now - self._started
+            self.max = max(self.max, self.last)
+            self._count(self.last, period)
+            self._started = None
+
+    def _count(self, duration: float, period: float) -> None:
+        if duration > period and not self._counted:
+            self._counted = True
+            self.blocked += 1
+
+    def snapshot(self, now: float, period: float) -> dict[str, float]:
+        with self._lock:
+            busy = max(0.0, now - self._started) if self._started is not None else 0.0
+            self._count(busy, period)
+            return {"overruns": self.blocked, "busy_s": busy, "last_duration_s": self.last,
+                    "max_duration_s": self.max}

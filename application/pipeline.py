@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hexloop.domain.pacing import Ticker
+from hexloop.domain.pacing import LoopHealth, Ticker
 from hexloop.domain.pipeline import (
     ExtractFn,
     PredictFn,
@@ -68,7 +68,8 @@ class Pipeline:
 
     The predict thread starts with the app (a before-run hook), ticks at `predict_hz` on
     absolute deadlines, and works only while the state is predicting. Errors in callbacks are
-    logged once per distinct error, counted, and the loop goes on.
+    logged once per distinct error, counted, and the loop goes on. A tick slower than its
+    period, or one that starts late, shows in `health` and is warned about once with the figure.
     """
 
     def __init__(self, app: App, predict_hz: float = 50.0, streams: Sequence[str] | None = None,
@@ -88,7 +89,9 @@ class Pipeline:
         self.progress: TrainingProgress | None = None
         self.errors = 0
         self.waiting_ticks = 0  # ticks skipped because a window was not full yet
-        self.late_ticks = 0
+        self._ticker: Ticker | None = None
+        self._warned: set[str] = set()  # causes of slowness already warned about this run
+        self._warn_lock = threading.Lock()
         self._extract: ExtractFn | None = None
         self._train: TrainFn | None = None
         self._predict: PredictFn | None = None
@@ -257,6 +260,43 @@ class Pipeline:
         self.model = model
         self.app.ctx.log.info(self.name, f"loaded model from {path}")
 
+    # --- health ------------------------------------------------------------------------------
+    @property
+    def health(self) -> LoopHealth:
+        """The predict loop's LoopHealth (late and skipped ticks, overruns, tick durations),
+        from any thread; a tick working longer than a period right now is counted and warned."""
+        ticker = self._ticker
+        loop = ticker.health() if ticker is not None else LoopHealth(self.predict_hz)
+        self._warn_if_slow(loop, self.app.ctx.state is State.PREDICTING)
+        return loop
+
+    @property
+    def late_ticks(self) -> int:
+        return self.health.late
+
+    def _warn_if_slow(self, loop: LoopHealth, predicting: bool) -> None:
+        """Warn once per cause: a tick's work longer than the period; ticks starting late."""
+        if not (loop.overruns or (loop.late and predicting)):
+            return
+        period = f"{loop.period_s * 1e3:.0f} ms period at {loop.hz:g} Hz"
+        if loop.overruns:
+            cause = "overrun"
+            took = (f"has been running for {loop.busy_s * 1e3:.0f} ms"
+                    if loop.busy_s > loop.period_s else
+                    f"took {loop.max_duration_s * 1e3:.0f} ms")
+            message = (f"predict {took}, longer than its {period}; predictions come late and "
+                       f"ticks are skipped: lower predict_hz or simplify extract/model")
+        else:
+            cause = "late"
+            message = (f"predict ticks start up to {loop.max_lateness_s * 1e3:.0f} ms after "
+                       f"their deadline ({period}): the machine is too busy, so predictions "
+                       f"come late; close other programs or lower predict_hz")
+        with self._warn_lock:
+            if cause in self._warned:
+                return
+            self._warned.add(cause)
+        self.app.ctx.log.warning(self.name, message)
+
     # --- predicting --------------------------------------------------------------------------
     def refusal(self) -> str | None:
         """Why start_predicting would be refused now, or None."""
@@ -281,6 +321,8 @@ class Pipeline:
             out.start(self.app.clock, self.app.ctx.log)
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
+            self._ticker = Ticker(self.predict_hz, self.app.clock)
+            self._warned = set()
             self._thread = threading.Thread(target=self._predict_run, name=f"predict-{self.name}",
                                             daemon=True)
             self._thread.start()
@@ -294,17 +336,23 @@ class Pipeline:
             out.stop(timeout)
 
     def _predict_run(self) -> None:
-        ticker = Ticker(self.predict_hz, self.app.clock)
+        ticker = self._ticker if self._ticker is not None else Ticker(self.predict_hz,
+                                                                        self.app.clock)
+        self._ticker = ticker
         last_input = None
         log = self.app.ctx.log
+        seen = (0, 0)
         while ticker.wait(self._stop):
-            if self.app.ctx.state is not State.PREDICTING:
+            predicting = self.app.ctx.state is State.PREDICTING
+            if (ticker.late, ticker.overruns) != seen:
+                seen = (ticker.late, ticker.overruns)
+                self._warn_if_slow(ticker.health(), predicting)
+            if not predicting:
                 if last_input is not None:
                     for out in self.outputs:  # no stale command once predicting stops
                         out.push(None)
                 last_input = None
                 continue
-            self.late_ticks = ticker.late
             try:
                 prediction = self._tick(ticker.tick, last_input)
             except Exception as e:  # noqa: BLE001 - report once, count, go on

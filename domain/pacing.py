@@ -44,6 +44,24 @@ class LoopHealth:
     def period_s(self) -> float:
         return 1.0 / self.hz
 
+    def summary(self, overruns: str = "overran") -> str:
+        """What went wrong in a few words ('' while the loop keeps up), for status lines:
+        "late 3, skipped 2, overran 1, max 35/20 ms" or "..., stuck 1.2 s" while a tick hangs."""
+        stuck = self.busy_s > self.period_s
+        if not (self.late or self.skipped or stuck):
+            return ""
+        parts = [f"late {self.late}"]
+        if self.skipped:
+            parts.append(f"skipped {self.skipped}")
+        if self.overruns:
+            parts.append(f"{overruns} {self.overruns}")
+        if stuck:
+            busy = self.busy_s
+            parts.append(f"stuck {busy:.1f} s" if busy >= 1 else f"stuck {busy * 1e3:.0f} ms")
+        elif self.overruns:
+            parts.append(f"max {self.max_duration_s * 1e3:.0f}/{self.period_s * 1e3:.0f} ms")
+        return ", ".join(parts)
+
 
 class Ticker:
     """Paces a loop at `hz` on a clock: tick k is due at start + k * period.
