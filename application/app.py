@@ -29,6 +29,14 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
+def _anomalies(h) -> str:
+    """Kept-but-odd data in a stream's health, for the status line ("" when there is none)."""
+    notes = [f"{n} {what}" for n, what in ((h.clock_jumps, "clock jumps"),
+                                            (h.non_finite, "non-finite"),
+                                            (h.clipped, "clipped")) if n]
+    return f" ({', '.join(notes)})" if notes else ""
+
+
 class App:
     """One experiment. `run()` starts acquisition, runs before-run hooks, then the renderer loop
     on the calling thread; cleanup (recording finalized, threads stopped) always follows."""
@@ -90,7 +98,8 @@ class App:
         for s in self.ctx.streams.values():
             h = s.health
             parts.append(f"{s.name} {h.rate_hz:.0f} Hz {h.status.value}"
-                         + (f" lost {h.lost}" if h.lost else ""))
+                         + (f" lost {h.lost}" if h.lost else "")
+                         + _anomalies(h))
         for p in self.ctx.pipelines:
             if self.ctx.state is State.TRAINING and p.progress is not None:
                 parts.append(f"training {p.progress.fraction:.0%}")

@@ -14,7 +14,16 @@ import numpy as np
 
 from hexloop.domain.display import DisplaySnapshot, MinMaxDecimator
 from hexloop.domain.ringbuffer import RingBuffer
-from hexloop.domain.streams import ChunkRejected, StreamInfo, validate_chunk
+from hexloop.domain.streams import (
+    CLOCK_JUMP_S,
+    ChunkRejected,
+    ClockTracker,
+    Discontinuity,
+    GeometryError,
+    StreamInfo,
+    saturate,
+    validate_chunk,
+)
 from hexloop.ports.source import Source, SourceLost
 
 if TYPE_CHECKING:
@@ -29,7 +38,12 @@ class StreamStatus(enum.Enum):
     STREAMING = "streaming"
     STALLED = "stalled"
     ERROR = "error"
+    REFUSED = "refused"  # geometry refused; `health.error` says why, until a good connect
     STOPPED = "stopped"
+
+
+class StreamRefusedError(ChunkRejected, GeometryError):
+    """A (re)connected source announced a geometry the stream cannot take."""
 
 
 @attrs.frozen
@@ -44,6 +58,10 @@ class StreamHealth:
     lost: int  # samples missing according to timestamp gaps (regular streams)
     reconnects: int
     error: str | None
+    clock_jumps: int = 0  # timestamp discontinuities found (and kept), see ClockTracker
+    non_finite: int = 0  # NaN or infinite values received (kept verbatim in float streams)
+    clipped: int = 0  # values saturated to the stream's dtype range
+    non_finite_timestamps: int = 0  # samples kept whose timestamp was NaN or infinite
 
 
 class Stream:
@@ -52,6 +70,12 @@ class Stream:
     The thread reads, validates, writes the ring buffer, updates the display snapshot and, while
     recording, appends to the session (with the labels a source carries, if it has any). It
     never dies silently: a failing source is retried with backoff and its error shows in `health`.
+
+    Anomalies are kept and counted, never refused: clock jumps (`clock_jump_s` beyond what the
+    sample count explains, or any step back) re-anchor and are marked in the recording,
+    non-finite values are stored verbatim, out-of-range values saturate. Each kind is logged
+    once as a warning. A source whose geometry cannot be taken shows `StreamStatus.REFUSED`
+    with the reason in `health.error` until it connects with an acceptable geometry.
     """
 
     def __init__(
@@ -63,6 +87,7 @@ class Stream:
         connect_timeout: float = 5.0,
         stall_s: float = 1.0,
         display_buckets: int = 600,
+        clock_jump_s: float = CLOCK_JUMP_S,
     ):
         if window_ms <= 0 or buffer_ms <= 0:
             raise ValueError(f"stream {name!r}: window_ms and buffer_ms must be positive")
@@ -78,6 +103,7 @@ class Stream:
         self.connect_timeout = connect_timeout
         self.stall_s = stall_s
         self.display_buckets = display_buckets
+        self.clock_jump_s = clock_jump_s
         self.info: StreamInfo | None = None
         self.buffer: RingBuffer | None = None
         self._decimator: MinMaxDecimator | None = None
@@ -92,6 +118,13 @@ class Stream:
         self._last_arrival = -math.inf
         self._connected_at = -math.inf
         self._samples = self._rejected = self._lost = self._reconnects = 0
+        self._clock: ClockTracker | None = None
+        self._non_finite = self._clipped = 0
+        self._recorded = 0  # samples appended to the current session
+        self._refusal: str | None = None
+        self._warned: set[str] = set()
+        self._next_jump_note = 1
+        self.discontinuities: collections.deque[Discontinuity] = collections.deque(maxlen=1000)
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
         self.label_events: collections.deque = collections.deque(maxlen=100_000)  # the source's
@@ -119,6 +152,7 @@ class Stream:
         """Start (session) or stop (None) appending chunks to a recording."""
         with self._record_lock:
             self._session = session
+            self._recorded = 0
 
     # --- readers ----------------------------------------------------------------------------
     @property
@@ -148,8 +182,16 @@ class Stream:
         if status is StreamStatus.STREAMING and regular and quiet > self.stall_s:
             status = StreamStatus.STALLED
         rate = self._rate if age < 2.0 else 0.0
-        return StreamHealth(status, age, rate, self._samples, self._rejected, self._lost,
-                            self._reconnects, self._error)
+        error = self._error
+        refusal = self._refusal
+        if refusal is not None and status is not StreamStatus.STOPPED:
+            status, error = StreamStatus.REFUSED, refusal
+        clock = self._clock
+        jumps, lost, bad_ts = (0, 0, 0) if clock is None else (
+            clock.jumps, clock.lost, clock.non_finite)
+        return StreamHealth(status, age, rate, self._samples, self._rejected, self._lost + lost,
+                            self._reconnects, error, jumps, self._non_finite, self._clipped,
+                            bad_ts)
 
     # --- the acquisition thread --------------------------------------------------------------
     def _log(self):
@@ -168,6 +210,10 @@ class Stream:
             try:
                 self._connect()
                 self._acquire()
+            except GeometryError as e:  # shown until a connect with acceptable geometry
+                self._status = StreamStatus.REFUSED
+                self._refusal = f"{type(e).__name__}: {e}"
+                self._report(e)
             except SourceLost as e:
                 self._status = StreamStatus.STALLED
                 self._report(e)
@@ -200,7 +246,7 @@ class Stream:
         if self.info is not None and (
             info.channel_count, info.dtype, info.sampling_rate
         ) != (self.info.channel_count, self.info.dtype, self.info.sampling_rate):
-            raise ChunkRejected(
+            raise StreamRefusedError(
                 self.name,
                 f"{self.info.channel_count} ch {self.info.dtype} at {self.info.sampling_rate} Hz",
                 f"a reconnected stream of {info.channel_count} ch {info.dtype} at "
@@ -212,10 +258,12 @@ class Stream:
             self.buffer = RingBuffer(capacity, info.channel_count, info.np_dtype)
             bucket = max(1, capacity // self.display_buckets)
             self._decimator = MinMaxDecimator(info.channel_count, bucket, self.display_buckets)
+            self._clock = ClockTracker(self.name, info.sampling_rate, self.clock_jump_s)
             self.info = info
         self._connected_at = time.monotonic()
         self._status = StreamStatus.STREAMING
         self._error = None
+        self._refusal = None
 
     def _forward_labels(self, events) -> None:
         """Labels a source carries (a replayed recording's cues) go into a running recording."""
@@ -231,8 +279,54 @@ class Stream:
             except Exception as e:  # noqa: BLE001 - e.g. a class the app does not know
                 self._report(e)
 
+    def _warn_once(self, kind: str, message: str) -> None:
+        """A one-time warning per stream and kind of anomaly (the counts live in `health`)."""
+        if kind in self._warned:
+            return
+        self._warned.add(kind)
+        log = self._log()
+        if log is not None:
+            log.warning(f"stream {self.name}", message)
+
+    def _note_jumps(self, jumps: list[Discontinuity], recording: bool) -> None:
+        """Log the first clock jump, then each time the count reaches 10, 100, 1000, ..."""
+        self.discontinuities.extend(jumps)
+        total = self._clock.jumps
+        if total < self._next_jump_note:
+            return
+        while self._next_jump_note <= total:
+            self._next_jump_note *= 10
+        jump = jumps[-1]
+        where = "the recording marks the discontinuity" if recording else "not recording"
+        count = "" if total == 1 else f" ({total} clock jumps so far)"
+        log = self._log()
+        if log is not None:
+            log.warning(
+                f"stream {self.name}",
+                f"timestamps of stream {self.name} jumped by {jump.jump_s:+.3f} s at sample "
+                f"{jump.sample}{count}; samples are kept with their own timestamps ({where}); "
+                "check the sender's clock (device reboot, NTP step)",
+            )
+
+    def _note_values(self, chunk, first_sample: int) -> None:
+        if chunk.non_finite:
+            self._non_finite += chunk.non_finite
+            kept = ("kept verbatim" if self.info.np_dtype.kind == "f"
+                    else f"NaN stored as 0 in this {self.info.dtype} stream")
+            self._warn_once("non-finite", (
+                f"stream {self.name}: {chunk.non_finite} NaN or infinite values from sample "
+                f"{first_sample} on ({kept}; devices mark dropped samples this way); built-in "
+                "features and the display leave them out; health counts them"))
+        if chunk.clipped:
+            self._clipped += chunk.clipped
+            self._warn_once("clipped", (
+                f"stream {self.name}: {chunk.clipped} values from sample {first_sample} on were "
+                f"outside the {self.info.dtype} range and were saturated to its limits (never "
+                "wrapped); the source delivers more than the stream's dtype holds: declare a "
+                "wider dtype if these values matter"))
+
     def _acquire(self) -> None:
-        info, buffer, decimator = self.info, self.buffer, self._decimator
+        info, buffer, decimator, clock = self.info, self.buffer, self._decimator, self._clock
         poll_labels = getattr(self.source, "poll_labels", None)
         rate = info.sampling_rate
         idle = 0.001 if rate == 0 else min(0.005, max(0.0005, 8.0 / rate))
@@ -243,32 +337,59 @@ class Stream:
                 continue
             started = time.perf_counter()
             try:
-                validate_chunk(info, data, ts, self._last_ts)
+                validate_chunk(info, data, ts)
             except ChunkRejected as e:
                 self._rejected += 1
                 self._report(e)
                 continue
-            if rate > 0 and self._last_ts is not None:
-                gap = ts[0] - self._last_ts
-                if gap > 1.5 / rate:
-                    self._lost += max(0, round(gap * rate) - 1)
-            data = data.astype(info.np_dtype, copy=False)
+            chunk = saturate(info, data)
+            data = chunk.data
+            ts = np.asarray(ts, dtype=np.float64)
+            if chunk.non_finite or chunk.clipped:
+                self._note_values(chunk, self._samples)
+            now = time.monotonic()
+            bad_ts = clock.non_finite
+            with self._record_lock:
+                offset = self._recorded
+            elapsed = now - self._last_arrival if self._samples else 0.0
+            jumps = clock.feed(ts, elapsed=elapsed, offset=offset)
+            if clock.non_finite > bad_ts:
+                self._warn_once("timestamps", (
+                    f"stream {self.name}: {clock.non_finite - bad_ts} samples with NaN or "
+                    f"infinite timestamps from sample {self._samples} on; the samples are kept "
+                    "with those timestamps (recorded as they came) and left out of clock checks"))
             buffer.write(data, ts)
             decimator.add(data, ts)
             with self._record_lock:
-                if self._session is not None:
+                session = self._session
+                if session is not None:
+                    if self._recorded != offset:  # a new session began since: re-base
+                        jumps = [attrs.evolve(j, sample=j.sample - offset + self._recorded)
+                                 for j in jumps]
                     try:
-                        self._session.append(self.name, data, ts)
+                        session.append(self.name, data, ts)
+                        self._recorded += len(ts)
+                        self._mark(session, jumps)
                     except Exception as e:  # noqa: BLE001 - recording trouble never stops acquisition
                         self._report(e)
+            if jumps:
+                self._note_jumps(jumps, session is not None)
             if poll_labels is not None:
                 self._forward_labels(poll_labels())
-            self._last_ts = float(ts[-1])
+            self._last_ts = clock.last
             self._samples += len(ts)
-            now = time.monotonic()
             self._last_arrival = now
             mark_t, mark_n = self._rate_mark
             if now - mark_t >= 0.5:
                 self._rate = (self._samples - mark_n) / (now - mark_t)
                 self._rate_mark = (now, self._samples)
             self.max_stall_s = max(self.max_stall_s, time.perf_counter() - started)
+
+    def _mark(self, session, jumps: list[Discontinuity]) -> None:
+        """Tell the recording where the clock jumped; a store without `add_discontinuity`
+        (a third-party one) records without the marks."""
+        add = getattr(session, "add_discontinuity", None) if jumps else None
+        if add is None:
+            return
+        for jump in jumps:
+            add(jump.stream, jump.sample, jump.before, jump.after)

@@ -1,4 +1,9 @@
-"""Min/max decimation for drawing: a fixed number of buckets per channel, updated per chunk."""
+"""Min/max decimation for drawing: a fixed number of buckets per channel, updated per chunk.
+
+Non-finite samples (NaN, which devices use to mark dropped samples, and infinities) are data
+but cannot be drawn: a bucket's min/max is taken over its finite samples only, so one NaN does
+not blank the bucket, and a bucket with no finite sample is NaN (a gap in the plot).
+"""
 
 from __future__ import annotations
 
@@ -39,15 +44,25 @@ class MinMaxDecimator:
 
     def add(self, data: np.ndarray, timestamps: np.ndarray) -> None:
         """Fold a sample-major chunk (n, channels) into the buckets."""
-        n = data.shape[0]
-        if n == 0:
+        if data.shape[0] == 0:
             return
+        if data.dtype.kind == "f" and not np.isfinite(data).all():
+            # extremes of the finite values only: a non-finite sample counts as +inf for the
+            # minimum and -inf for the maximum, so it never wins either
+            finite = np.isfinite(data)
+            self._fold(np.where(finite, data, np.inf), np.where(finite, data, -np.inf),
+                       timestamps)
+        else:
+            self._fold(data, data, timestamps)
+
+    def _fold(self, lows: np.ndarray, highs: np.ndarray, timestamps: np.ndarray) -> None:
+        n = lows.shape[0]
         size, i = self.bucket_size, 0
         complete_min, complete_max, complete_t = [], [], []
         if self._partial_n:
             take = min(size - self._partial_n, n)
-            np.minimum(self._partial_min, data[:take].min(axis=0), out=self._partial_min)
-            np.maximum(self._partial_max, data[:take].max(axis=0), out=self._partial_max)
+            np.minimum(self._partial_min, lows[:take].min(axis=0), out=self._partial_min)
+            np.maximum(self._partial_max, highs[:take].max(axis=0), out=self._partial_max)
             self._partial_n += take
             i = take
             if self._partial_n == size:
@@ -57,14 +72,13 @@ class MinMaxDecimator:
                 self._partial_n = 0
         whole = (n - i) // size
         if whole:
-            block = data[i : i + whole * size].reshape(whole, size, -1)
-            complete_min.append(block.min(axis=1))
-            complete_max.append(block.max(axis=1))
+            complete_min.append(lows[i : i + whole * size].reshape(whole, size, -1).min(axis=1))
+            complete_max.append(highs[i : i + whole * size].reshape(whole, size, -1).max(axis=1))
             complete_t.append(timestamps[i + size - 1 : i + whole * size : size])
             i += whole * size
         if i < n:
-            self._partial_min[:] = data[i:].min(axis=0)
-            self._partial_max[:] = data[i:].max(axis=0)
+            self._partial_min[:] = lows[i:].min(axis=0)
+            self._partial_max[:] = highs[i:].max(axis=0)
             self._partial_n = n - i
         if complete_min:
             self._store(
@@ -75,6 +89,10 @@ class MinMaxDecimator:
     def _store(self, mins: np.ndarray, maxs: np.ndarray, times: np.ndarray) -> None:
         cap = self._times.size
         mins, maxs, times = mins[-cap:], maxs[-cap:], times[-cap:]
+        empty = mins > maxs  # no finite sample in the bucket (its min stayed +inf)
+        if empty.any():
+            mins = np.where(empty, np.nan, mins)
+            maxs = np.where(empty, np.nan, maxs)
         k = times.size
         with self._lock:
             pos = (self._count + np.arange(k)) % cap

@@ -12,8 +12,8 @@ from hexloop.domain.session import SessionMeta, SessionSummary
 
 @runtime_checkable
 class RecordingSession(Protocol):
-    """An open recording. `append` is called from acquisition threads and must never block on
-    disk; a disk problem sets `error` and recording goes on losing nothing already written.
+    """An open recording. `append` is called from acquisition threads (several at once) and must
+    never block on disk; a disk problem sets `error` and recording goes on losing nothing already written.
     `close` (any thread, once) flushes, finalizes and returns the summary.
     """
 
@@ -32,7 +32,10 @@ class RecordingSession(Protocol):
 
 @runtime_checkable
 class RecordedSession(Protocol):
-    """A finished (or recovered) session, read back."""
+    """A finished (or recovered) session, read back on the thread that asks (GUI, a script).
+
+    Test a store with `contracts.check_store`; docs/adapters.md.
+    """
 
     @property
     def meta(self) -> SessionMeta: ...

@@ -133,7 +133,7 @@ def test_a_reconnected_stream_with_new_geometry_is_refused():
 
     source.read = lose_after_data
     with started(app):
-        assert wait_for(lambda: stream.health.status is StreamStatus.ERROR, 3.0)
+        assert wait_for(lambda: stream.health.status is StreamStatus.REFUSED, 3.0)
         assert "restart the app to accept the new geometry" in stream.health.error
         assert stream.info.channel_count == 2
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from hexloop.domain.labels import LabelEvent, LabelTrack
 from hexloop.domain.session import SessionMeta, SessionSummary
+from hexloop.domain.streams import Discontinuity
 
 
 class FakeRecording:
@@ -17,6 +18,7 @@ class FakeRecording:
         self._store = store
         self._chunks: dict[str, list] = {s.name: [] for s in meta.streams}
         self._labels = LabelTrack(meta.class_names)
+        self.discontinuities: list[Discontinuity] = []  # clock jumps, in the order marked
         self._lock = threading.Lock()
         self.closed = False
 
@@ -25,6 +27,12 @@ class FakeRecording:
             raise RuntimeError(f"session {self.location} is closed")
         with self._lock:
             self._chunks[stream].append((np.array(data), np.array(timestamps)))
+
+    def add_discontinuity(self, stream: str, sample: int, before: float, after: float) -> None:
+        if self.closed:
+            raise RuntimeError(f"session {self.location} is closed")
+        with self._lock:
+            self.discontinuities.append(Discontinuity(stream, sample, before, after))
 
     def add_label(self, event: LabelEvent) -> None:
         self._labels.add(event)

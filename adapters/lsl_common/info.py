@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
-from hexloop.domain.streams import StreamInfo, geometry_problems
+from hexloop.domain.streams import GeometryError, StreamInfo, geometry_problems
 
 from .discovery import LSL_FORMATS, Announcement
 
 log = logging.getLogger(__name__)
 
 
-class StreamRefused(ValueError):
+class StreamRefused(GeometryError):
     """A stream was found but hexloop will not read it; the message says why and what to do."""
 
 
