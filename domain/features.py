@@ -11,6 +11,15 @@ all channels of the first feature, then all channels of the next.
 
 Thresholds are in the signal's own units (volts for a stream in volts), so they carry over between
 windows but not between devices with different gains.
+
+Non-finite samples (NaN, which devices use to mark dropped samples, and infinities) are left
+out, channel by channel, so one NaN never turns a window's features into NaN: means (MAV, RMS)
+are over the finite samples, waveform length is the mean step between neighbouring finite
+samples times the window's step count (so it stays comparable with a complete window), crossing
+and slope counts skip pairs and triples that touch a non-finite sample, and band power fills
+non-finite samples with the channel's finite mean before the FFT. A channel with no finite
+sample in the window gives NaN for its features (nothing was measured). Windows without
+non-finite samples take the plain path and give exactly the same numbers as before.
 """
 
 from __future__ import annotations
@@ -41,6 +50,22 @@ def _as_windows(window: np.ndarray, min_samples: int = 1) -> np.ndarray:
     return x.astype(np.float64, copy=False)
 
 
+def _finite(x: np.ndarray) -> np.ndarray | None:
+    """The finite-sample mask, or None when every sample is finite (the fast path)."""
+    if x.dtype.kind != "f":
+        return None
+    finite = np.isfinite(x)
+    return None if finite.all() else finite
+
+
+def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean over the last axis of `values` where `mask`; NaN where the mask is all False."""
+    total = np.where(mask, values, 0.0).sum(axis=-1)
+    count = mask.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
+
+
 def _check_threshold(threshold: float) -> float:
     threshold = float(threshold)
     if not np.isfinite(threshold) or threshold < 0:
@@ -51,19 +76,35 @@ def _check_threshold(threshold: float) -> float:
 def rms(window: np.ndarray) -> np.ndarray:
     """Root mean square per channel."""
     x = _as_windows(window)
-    return np.sqrt(np.mean(x * x, axis=-1))
+    finite = _finite(x)
+    if finite is None:
+        return np.sqrt(np.mean(x * x, axis=-1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.sqrt(_masked_mean(x * x, finite))
 
 
 def mav(window: np.ndarray) -> np.ndarray:
     """Mean absolute value per channel."""
     x = _as_windows(window)
-    return np.mean(np.abs(x), axis=-1)
+    finite = _finite(x)
+    if finite is None:
+        return np.mean(np.abs(x), axis=-1)
+    return _masked_mean(np.abs(x), finite)
 
 
 def waveform_length(window: np.ndarray) -> np.ndarray:
     """Sum of absolute sample-to-sample differences per channel (0 for a one-sample window)."""
     x = _as_windows(window)
-    return np.sum(np.abs(np.diff(x, axis=-1)), axis=-1)
+    finite = _finite(x)
+    if finite is None:
+        return np.sum(np.abs(np.diff(x, axis=-1)), axis=-1)
+    with np.errstate(invalid="ignore"):
+        steps = np.abs(np.diff(x, axis=-1))
+    both = finite[..., 1:] & finite[..., :-1]
+    mean_step = _masked_mean(steps, both)
+    # a one-sample window has no steps: 0, as for finite data, unless that sample is missing
+    return np.where(both.shape[-1] == 0, np.where(finite.any(axis=-1), 0.0, np.nan),
+                    mean_step * (x.shape[-1] - 1))
 
 
 def zero_crossings(window: np.ndarray, threshold: float = 0.0) -> np.ndarray:
@@ -74,7 +115,11 @@ def zero_crossings(window: np.ndarray, threshold: float = 0.0) -> np.ndarray:
     x = _as_windows(window)
     threshold = _check_threshold(threshold)
     a, b = x[..., :-1], x[..., 1:]
-    crossing = (a * b < 0) & (np.abs(a - b) >= threshold)
+    with np.errstate(invalid="ignore"):
+        crossing = (a * b < 0) & (np.abs(a - b) >= threshold)
+    finite = _finite(x)
+    if finite is not None:
+        crossing &= finite[..., :-1] & finite[..., 1:]
     return np.count_nonzero(crossing, axis=-1).astype(np.float64)
 
 
@@ -87,7 +132,11 @@ def slope_sign_changes(window: np.ndarray, threshold: float = 0.0) -> np.ndarray
     x = _as_windows(window)
     threshold = _check_threshold(threshold)
     centre = x[..., 1:-1]
-    change = (centre - x[..., :-2]) * (centre - x[..., 2:]) > threshold
+    with np.errstate(invalid="ignore"):
+        change = (centre - x[..., :-2]) * (centre - x[..., 2:]) > threshold
+    finite = _finite(x)
+    if finite is not None:
+        change &= finite[..., 1:-1] & finite[..., :-2] & finite[..., 2:]
     return np.count_nonzero(change, axis=-1).astype(np.float64)
 
 
@@ -122,6 +171,9 @@ def band_power(
     edges = _check_bands(bands, rate)
     n = x.shape[-1]
     freqs = np.arange(n // 2 + 1) * rate / n  # exact at the Nyquist bin, unlike rfftfreq
+    finite = _finite(x)
+    if finite is not None:  # fill gaps with the channel's finite mean (NaN if none is finite)
+        x = np.where(finite, x, _masked_mean(x, finite)[..., None])
     spectrum = np.fft.rfft(x, axis=-1)
     # One-sided power per bin, scaled so that the bins sum to the mean square.
     power = (spectrum.real**2 + spectrum.imag**2) / (n * n)
@@ -166,7 +218,8 @@ def emg_features(window: np.ndarray) -> np.ndarray:
     over between sessions and contraction strengths, while crossing counts at threshold 0 mostly
     count noise (on the UCI Myo recordings they reach 32-41 % across sessions for six gestures,
     against ~94 % for these). Add `zero_crossings` / `slope_sign_changes` with a threshold above
-    the noise floor when they help. Zeros map to log(1e-12) rather than -inf.
+    the noise floor when they help. Zeros map to log(1e-12) rather than -inf; a channel with no
+    finite sample in the window gives NaN.
     Meant as a one-line extractor: `pipeline.extract(lambda w: emg_features(w["emg"]))`.
     """
     x = _as_windows(window)

@@ -200,3 +200,67 @@ def test_integer_windows_do_not_overflow():
 def test_bad_input_says_what_to_fix(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- non-finite samples (#11 item 2): left out, never spreading NaN over a window ---------------
+def loop_finite(xs):
+    return [v for v in xs if math.isfinite(v)]
+
+
+def loop_wl_finite(xs):
+    """Mean step between neighbours that are both finite, times the window's step count."""
+    steps = [abs(xs[i + 1] - xs[i]) for i in range(len(xs) - 1)
+             if math.isfinite(xs[i]) and math.isfinite(xs[i + 1])]
+    return sum(steps) / len(steps) * (len(xs) - 1) if steps else math.nan
+
+
+gappy_windows = hnp.arrays(
+    np.float64,
+    st.tuples(st.integers(1, 3), st.integers(3, 30)),
+    elements=st.one_of(grid_values, grid_values, st.sampled_from([np.nan, np.inf, -np.inf])),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(window=gappy_windows)
+def test_non_finite_samples_are_left_out_channel_by_channel(window):
+    for row, got_rms, got_mav, got_wl in zip(window, F.rms(window), F.mav(window),
+                                             F.waveform_length(window)):
+        finite = loop_finite(list(row))
+        if not finite:
+            assert math.isnan(got_rms) and math.isnan(got_mav)
+            continue
+        assert got_rms == pytest.approx(loop_rms(finite), rel=1e-12, abs=1e-12)
+        assert got_mav == pytest.approx(loop_mav(finite), rel=1e-12, abs=1e-12)
+        want_wl = loop_wl_finite(list(row))
+        assert got_wl == pytest.approx(want_wl, rel=1e-12, abs=1e-12, nan_ok=True)
+    # crossings and slope changes never count a pair or triple touching a non-finite sample
+    masked = np.where(np.isfinite(window), window, np.nan)
+    assert np.array_equal(F.zero_crossings(window), _reference(loop_zc, masked, 0.0))
+    assert np.array_equal(F.slope_sign_changes(window), _reference(loop_ssc, masked, 0.0))
+
+
+def test_one_nan_sample_does_not_turn_a_windows_features_into_nan():
+    rng = np.random.default_rng(3)
+    window = rng.standard_normal((4, 200))
+    gappy = window.copy()
+    gappy[1, 50] = np.nan  # a device marked one dropped sample
+    gappy[2, 80] = np.inf
+    for fn in (F.emg_features, F.time_domain_features):
+        clean, got = fn(window), fn(gappy)
+        assert np.isfinite(got).all(), fn.__name__
+        assert np.allclose(got, clean, rtol=0.05, atol=1.0)  # counts may lose a crossing
+    power = F.band_power(gappy, 1000.0, [(0, 100), (100, 500)])
+    assert np.isfinite(power).all()
+    assert np.allclose(power, F.band_power(window, 1000.0, [(0, 100), (100, 500)]), rtol=0.1)
+    assert np.array_equal(F.emg_features(window), F.emg_features(window.copy()))
+
+
+def test_a_channel_with_no_finite_sample_gives_nan_for_that_channel_only():
+    window = np.ones((3, 20))
+    window[1] = np.nan
+    features = F.emg_features(window).reshape(3, 3)  # feature-major: (mav, rms, wl) x channel
+    assert np.isnan(features[:, 1]).all()
+    assert np.isfinite(features[:, [0, 2]]).all()
+    batch = F.time_domain_features(np.stack([window, np.ones((3, 20))]))
+    assert np.isfinite(batch[1]).all()

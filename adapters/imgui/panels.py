@@ -26,7 +26,7 @@ BLUE = (0.55, 0.7, 0.95, 1.0)
 GREY = (0.6, 0.6, 0.6, 1.0)
 
 STATUS_COLORS = {"streaming": GREEN, "stalled": ORANGE, "connecting": BLUE, "error": RED,
-                 "stopped": GREY}
+                 "refused": RED, "stopped": GREY}
 STATE_COLORS = {State.IDLE: GREY, State.RECORDING: RED, State.TRAINING: ORANGE,
                 State.PREDICTING: GREEN}
 LEVEL_COLORS = {"info": (0.8, 0.8, 0.8, 1.0), "warning": ORANGE, "error": RED}
@@ -71,19 +71,20 @@ def _tooltip(text: str | None) -> None:
 
 # --- streams ---------------------------------------------------------------------------------
 def streams_panel(ctx: Any) -> None:
-    """One row per stream: status, measured and nominal rate, channels, age, lost and rejected."""
+    """One row per stream: status (a refusal's reason as tooltip), measured and nominal rate,
+    channels, age, lost and rejected, and the anomalies kept (clock jumps, non-finite, clipped)."""
     if not ctx.streams:
         imgui.text_disabled("No streams: add one with app.streams(Stream(...)).")
         return
     flags = (imgui.TableFlags_.row_bg | imgui.TableFlags_.borders_inner_v
              | imgui.TableFlags_.sizing_stretch_prop | imgui.TableFlags_.resizable)
-    if not imgui.begin_table("streams", 7, flags):
+    if not imgui.begin_table("streams", 8, flags):
         return
     widest = max(len(name) for name in ctx.streams)
     # Column weights from typical contents, so the rate is not the one cut short.
     samples = ("n" * min(max(widest, 4), 16), "streaming", "2048 / 2048", "Ch", "999 ms",
-               "Lost", "Rejected")
-    titles = ("Stream", "Status", "Rate (Hz)", "Ch", "Newest", "Lost", "Rejected")
+               "Lost", "Rejected", "Anomalies")
+    titles = ("Stream", "Status", "Rate (Hz)", "Ch", "Newest", "Lost", "Rejected", "Anomalies")
     for title, sample in zip(titles, samples):
         imgui.table_setup_column(title, imgui.TableColumnFlags_.width_stretch,
                                  imgui.calc_text_size(sample).x)
@@ -117,7 +118,23 @@ def streams_panel(ctx: Any) -> None:
             _tooltip(health.error or "chunks refused by validation; see the log")
         else:
             imgui.text("0")
+        imgui.table_next_column()
+        _anomalies_cell(health)
     imgui.end_table()
+
+
+def _anomalies_cell(health: Any) -> None:
+    """Clock jumps (J), non-finite values (NaN) and clipped values (clip): kept, but odd."""
+    counts = [(getattr(health, field, 0), short) for field, short in
+              (("clock_jumps", "J"), ("non_finite", "NaN"), ("clipped", "clip"))]
+    text = " ".join(f"{n} {short}" for n, short in counts if n)
+    if not text:
+        imgui.text("0")
+        return
+    imgui.text_colored(ORANGE, text)
+    _tooltip("kept, not refused: clock jumps (timestamps re-anchored, marked in the recording), "
+             "NaN or infinite values (stored as they came), values clipped to the stream's "
+             "dtype range; see the log")
 
 
 # --- signal viewer ---------------------------------------------------------------------------
@@ -143,8 +160,8 @@ def viewer_data(stream: Any, settings: ViewerSettings, channels: list[int]):
 
 def _update_scale(settings: ViewerSettings, lows: np.ndarray, highs: np.ndarray) -> None:
     """Autoscale: remove each channel's midpoint and space channels by their typical span."""
-    lo = lows.min(axis=1)
-    hi = highs.max(axis=1)
+    lo = np.fmin.reduce(lows, axis=1)  # a NaN bucket (no finite sample) is a gap, not a value
+    hi = np.fmax.reduce(highs, axis=1)
     settings.centers = ((lo + hi) / 2).astype(np.float32)
     spans = hi - lo
     finite = spans[np.isfinite(spans)]
@@ -293,8 +310,8 @@ def fold_buckets(times: np.ndarray, lows: np.ndarray, highs: np.ndarray, limit: 
     folded_lows = lows[:, drop::f].copy()
     folded_highs = highs[:, drop::f].copy()
     for j in range(1, f):
-        np.minimum(folded_lows, lows[:, drop + j :: f], out=folded_lows)
-        np.maximum(folded_highs, highs[:, drop + j :: f], out=folded_highs)
+        np.fmin(folded_lows, lows[:, drop + j :: f], out=folded_lows)  # NaN buckets are gaps
+        np.fmax(folded_highs, highs[:, drop + j :: f], out=folded_highs)
     return times[drop + f - 1 :: f], folded_lows, folded_highs
 
 
