@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import re
+import struct
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -73,8 +74,11 @@ class StreamLayout:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "streams[?]") -> StreamLayout:
         """A layout from meta.json; a value that cannot be right is refused with its key."""
-        info = StreamInfo.from_dict(dict(d["info"]))
-        problems = geometry_problems(info)
+        try:
+            info = StreamInfo.from_dict(dict(d["info"]))
+            problems = geometry_problems(info)
+        except (TypeError, ValueError) as e:  # newer StreamInfo checks its geometry itself
+            raise SessionFormatError(f"{where}.info: {e}") from e
         if problems:
             raise SessionFormatError(f"{where}.info: " + "; ".join(problems))
         chunk = d["chunk_samples"]
@@ -263,7 +267,7 @@ def decode_labels(raw: bytes, class_names: Sequence[str]) -> tuple[LabelTrack, l
         try:
             record = json.loads(line)
             event = LabelEvent(float(record["time"]), int(record["class_index"]))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
             last = number == len(lines) or all(not rest.strip() for rest in lines[number:])
             problems.append(
                 f"{LABELS_NAME} line {number} is "
@@ -320,7 +324,7 @@ class Container:
             try:
                 self._zip = zipfile.ZipFile(self.path, "r")
             except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError,
-                    NotImplementedError, OverflowError) as e:
+                    NotImplementedError, OverflowError, struct.error) as e:
                 raise SessionFormatError(
                     f"{self.path} is neither a session folder nor a readable .session.zip ({e}); "
                     "if it is a session archive, it is damaged: use a backup copy"
@@ -400,7 +404,7 @@ class Container:
             try:
                 return self._zip.read(name)
             except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, RuntimeError,
-                    NotImplementedError, OverflowError) as e:
+                    NotImplementedError, OverflowError, struct.error) as e:
                 raise SessionFormatError(
                     f"{self.path}: {name} cannot be read ({e}); the archive is damaged there"
                 ) from e

@@ -140,10 +140,13 @@ def _verify(archive_path: Path, folder: Path, manifest: dict[str, dict], advance
             raise OSError(f"{archive_path} does not list the session's files")
         for name, expected in manifest.items():
             crc = 0
-            with archive.open(name) as entry:  # reading to the end checks the zip's CRC
-                while block := entry.read(_COPY_BLOCK):
-                    crc = zlib.crc32(block, crc)
-                    advance(len(block))
+            try:
+                with archive.open(name) as entry:  # reading to the end checks the zip's CRC
+                    while block := entry.read(_COPY_BLOCK):
+                        crc = zlib.crc32(block, crc)
+                        advance(len(block))
+            except (zipfile.BadZipFile, ValueError, EOFError) as e:
+                raise OSError(f"{archive_path}: {name} cannot be read back ({e})") from e
             if crc != expected["crc32"]:
                 raise OSError(f"{archive_path}: {name} does not read back as it was written")
     report = verify_session(archive_path)
