@@ -13,7 +13,8 @@ from hexloop.domain.session import SessionMeta, SessionSummary
 @runtime_checkable
 class RecordingSession(Protocol):
     """An open recording. `append` is called from acquisition threads (several at once) and must
-    never block on disk; a disk problem sets `error` and recording goes on losing nothing already written.
+    never block on disk; a disk problem sets `error` and recording goes on losing nothing already
+    written. `add_label` comes from any thread (the GUI, a script).
     `close` (any thread, once) flushes, finalizes and returns the summary.
     """
 
