@@ -287,9 +287,13 @@ def test_existing_frames_are_never_overwritten(bridges, recorded, tmp_path):
     existing = recorded["path"]
     before = RecordedFrames(existing).timestamps.copy()
     bridge = bridges(unique_name(), "0", existing)
+    before_start = live_children()
     with pytest.raises(BridgeStartError, match="already holds data; refusing to overwrite"):
         bridge.start()
-    assert live_children() == set() or bridge.status.pid is None
+    # Refused before anything was spawned: no new child, no run log, nothing reported running.
+    assert live_children() - before_start == set()
+    assert not bridge.log_path.exists()
+    assert bridge.status.state == "stopped" and bridge.status.pid is None
     # The child refuses on its own too, whoever starts it.
     argv = [sys.executable, "-m", CHILD_MODULE, "--name", "cam", "--source", "0",
             "--output", str(existing)]
@@ -408,15 +412,77 @@ def test_an_orphaned_child_finishes_its_output_and_exits_when_the_app_is_killed(
     assert len(RecordedFrames(tmp_path / "cam.zarr")) == count > 0
 
 
-def test_the_stall_watchdog_ignores_time_spent_waiting_for_the_disk(tmp_path):
+class _GatedArray:
+    """A Zarr array whose appends wait for `gate`: a disk that cannot keep up."""
+
+    def __init__(self, array, gate: threading.Event):
+        self._array, self._gate = array, gate
+
+    def append(self, data, axis=0):
+        assert self._gate.wait(60), "the test never opened the gate"
+        return self._array.append(data, axis=axis)
+
+    def __getattr__(self, name):
+        return getattr(self._array, name)
+
+
+def test_the_stall_watchdog_ignores_time_spent_waiting_for_the_disk(video, tmp_path, monkeypatch):
+    """The real path: the writer blocks, the capture thread waits for the disk (no new frame for
+    many stall timeouts), the watchdog keeps looking and must not call the source stalled."""
+    import hexloop.adapters.opencv.child as child
+
+    block_bytes = 2 * H * W * 3  # chunk_frames=2 below
+    monkeypatch.setattr(child, "MAX_BACKLOG_BYTES", block_bytes)  # one block queued, then wait
+    gate = threading.Event()
+    recorder = FrameRecorder(unique_name(), video, tmp_path / "x.zarr", 60.0, loop=True,
+                             chunk_frames=2, stall_timeout_s=0.3)
+    open_arrays = recorder._open_arrays
+
+    def open_gated(shape):
+        open_arrays(shape)
+        recorder.frames_array = _GatedArray(recorder.frames_array, gate)
+
+    recorder._open_arrays = open_gated
+    silent_checks = []
+    check_stall = recorder._check_stall
+
+    def counting_check(started):
+        silent = recorder.last_frame_at is not None and (
+            time.monotonic() - recorder.last_frame_at > 2 * recorder.stall_timeout_s)
+        if silent and recorder.waiting_for_disk:
+            silent_checks.append(time.monotonic())
+        check_stall(started)
+
+    recorder._check_stall = counting_check
+    codes = []
+    runner = threading.Thread(target=lambda: codes.append(recorder.run()), daemon=True)
+    runner.start()
+    try:
+        assert wait_for(lambda: recorder.waiting_for_disk, timeout=20), "capture never waited"
+        # The watchdog looked at least 3 times while no frame came for twice its timeout.
+        assert wait_for(lambda: len(silent_checks) >= 3 or recorder.failure is not None,
+                        timeout=20)
+        assert recorder.failure is None, recorder.failure
+        assert not recorder.lifecycle.stop_requested.is_set()
+        waited_for = recorder.captured
+        gate.set()  # the disk catches up: capture goes on
+        assert wait_for(lambda: recorder.captured > waited_for + 4, timeout=20)
+        assert recorder.failure is None
+    finally:
+        gate.set()
+        recorder.lifecycle.request_stop("test over")
+        runner.join(30)
+    assert codes == [int(BridgeExit.OK)]
+    assert recorder.written == recorder.captured
+    assert len(RecordedFrames(tmp_path / "x.zarr")) == recorder.written
+
+
+def test_the_stall_watchdog_still_fires_when_not_waiting_for_the_disk(tmp_path):
     recorder = FrameRecorder("cam", 0, tmp_path / "x.zarr", 30.0, stall_timeout_s=1.0)
     recorder.last_frame_at = time.monotonic() - 2.0
-    recorder.waiting_for_disk = True
-    recorder._check_stall(started=0.0)
-    assert recorder.failure is None
-    recorder.waiting_for_disk = False
     recorder._check_stall(started=0.0)
     assert recorder.failure.exit_code == BridgeExit.SOURCE_FAILED
+    assert "no new frame arrived" in recorder.failure.message
     assert recorder.lifecycle.stop_requested.is_set()
 
 
