@@ -9,6 +9,7 @@ For 64 ch x 2048 Hz and 408 ch x 10240 Hz float32 it prints, measured in this ru
   * how long closing (flush, verify, pack) took.
 
 Usage: .venv/bin/python benchmarks/recording.py [--seconds 6] [--dir /tmp] [--compression zstd]
+       [--durability fsync|flush|both]  (both: each configuration once per setting, to compare)
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def raw_disk_rate(folder: str, block_bytes: int, seconds: float = 1.5) -> float:
     return rate
 
 
-def run(channels: int, rate: float, seconds: float, base: str, compression: str | None) -> bool:
+def run(channels: int, rate: float, seconds: float, base: str, compression: str | None,
+        durability: str = "fsync") -> bool:
     data_rate = channels * rate * 4  # float32 bytes per second
     name = f"emg{channels}"
     source = SimulatedSource(name, channels, rate, seed=1)
@@ -76,7 +78,8 @@ def run(channels: int, rate: float, seconds: float, base: str, compression: str 
     deadline = time.monotonic() + 10
     while stream.info is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    store = ZarrStore(os.path.join(base, name), compression=compression)
+    store = ZarrStore(os.path.join(base, f"{name}-{durability}"), compression=compression,
+                      durability=durability)
     session = TimedSession(store.open_session(SessionMeta("bench", [stream.info])))
     stream.max_stall_s = 0.0
     stream.set_session(session)
@@ -94,7 +97,7 @@ def run(channels: int, rate: float, seconds: float, base: str, compression: str 
     raw = raw_disk_rate(base, store.block_samples(rate, channels, 4) * channels * 4)
     health = stream.health
     print(f"\n{channels} ch x {rate:g} Hz float32 ({data_rate / 2**20:.1f} MiB/s), "
-          f"{seconds:g} s, compression={compression}")
+          f"{seconds:g} s, compression={compression}, durability={durability}")
     print(f"  store write rate : {store_rate / data_rate:8.1f} x data rate "
           f"({session.blocks_written} blocks, writer busy {session.writer_busy_s:.2f} s)")
     print(f"  raw disk baseline: {raw / data_rate:8.1f} x data rate "
@@ -114,11 +117,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--dir", default=None, help="where to record (default: a temp folder)")
     parser.add_argument("--compression", default="zstd", choices=["zstd", "none"])
+    parser.add_argument("--durability", default="fsync", choices=["fsync", "flush", "both"])
     args = parser.parse_args()
     compression = None if args.compression == "none" else args.compression
+    settings = ["fsync", "flush"] if args.durability == "both" else [args.durability]
     base = tempfile.mkdtemp(prefix="hexloop-bench-", dir=args.dir)
     try:
-        ok = all([run(ch, rate, args.seconds, base, compression) for ch, rate in CONFIGS])
+        ok = all([run(ch, rate, args.seconds, base, compression, durability)
+                  for ch, rate in CONFIGS for durability in settings])
     finally:
         shutil.rmtree(base, ignore_errors=True)
     print("\nall samples recorded" if ok else "\nSOME SAMPLES WERE NOT RECORDED")
