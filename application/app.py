@@ -103,7 +103,12 @@ class App:
         for p in self.ctx.pipelines:
             if self.ctx.state is State.TRAINING and p.progress is not None:
                 parts.append(f"training {p.progress.fraction:.0%}")
-            parts.append(f"{p.predictions.rate():.1f} pred/s")
+            slow = p.health.summary()  # late/skipped ticks, overruns: slow parts are visible
+            parts.append(f"{p.predictions.rate():.1f} pred/s" + (f" ({slow})" if slow else ""))
+            for out in p.outputs:
+                slow = out.health.summary()
+                if slow:
+                    parts.append(f"out {out.name}: {slow}")
         if self.ctx.recording is not None and self.ctx.recording_started is not None:
             parts.append(f"rec {time.monotonic() - self.ctx.recording_started:.0f}s")
         self.ctx.status = " | ".join(parts)

@@ -210,3 +210,42 @@ def test_health_before_the_loops_start_is_all_zero():
     assert pipeline.health == LoopHealth(50.0) and pipeline.health.summary() == ""
     assert (out.health.blocked_sends, out.health.sent, out.health.hz) == (0, 0, 20.0)
     assert app.status_line() == "idle | 0.0 pred/s"
+
+
+def test_the_pipeline_panel_shows_slow_loops_in_red(monkeypatch):
+    pytest.importorskip("imgui_bundle")
+    from imgui_bundle import imgui
+
+    from hexloop.adapters.imgui import panels
+
+    clock, log = ThrottledClock(start=0.0), Log()
+    app = App("panel", clock=clock, log=log)
+    pipeline = Pipeline(app, predict_hz=HZ)
+    transport = GatedTransport()
+    out = Output(transport, hz=HZ, channels=["x"], name="grid")
+    pipeline.outputs.append(out)
+    out.push([1.0])
+    out.start(clock=clock, log=log)
+    shown = []
+    context = imgui.create_context()
+    try:
+        assert transport.blocked.wait(5.0)
+        clock.advance(2 * PERIOD)
+        io = imgui.get_io()
+        io.set_ini_filename(None)
+        io.display_size = (900, 700)
+        io.backend_flags |= imgui.BackendFlags_.renderer_has_textures
+        real = panels.imgui.text_colored
+        monkeypatch.setattr(panels.imgui, "text_colored",
+                            lambda color, text: (shown.append(text), real(color, text)))
+        imgui.new_frame()
+        imgui.begin("pipeline")
+        panels.pipeline_panel(app.ctx)
+        imgui.end()
+        imgui.render()
+    finally:
+        imgui.destroy_context(context)
+        transport.gate.set()
+        out.stop()
+    assert "output grid: late 1, blocked 1, stuck 31 ms" in shown
+    assert not any(text.startswith("predict:") for text in shown)  # the predict loop keeps up

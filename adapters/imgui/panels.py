@@ -583,6 +583,10 @@ def _one_pipeline(ctx: Any, state: Any, pipeline: Any) -> None:
     imgui.text_disabled(f"{pipeline.predictions.count} predictions, "
                         f"{pipeline.predictions.rate():.1f}/s of {pipeline.predict_hz:g}/s, "
                         f"{pipeline.errors} errors")
+    _loop_health("predict", getattr(pipeline, "health", None))
+    for out in getattr(pipeline, "outputs", ()):
+        _loop_health(f"output {out.name}", getattr(out, "health", None),
+                     f"{getattr(out, 'sent', 0)} sent at {getattr(out, 'hz', 0):g}/s")
 
     imgui.separator_text("Model")
     model = pipeline.model
@@ -610,6 +614,18 @@ def _one_pipeline(ctx: Any, state: Any, pipeline: Any) -> None:
     error = state.tasks.errors.get(f"model-{key}")
     if error:
         imgui.text_colored(RED, error)
+
+
+def _loop_health(label: str, health: Any, fine: str | None = None) -> None:
+    """A paced loop's slow parts (late and skipped ticks, overruns or blocked sends), in red."""
+    slow = health.summary() if health is not None else ""
+    if slow:
+        imgui.text_colored(RED, f"{label}: {slow}")
+        _tooltip(f"{label}: {health.late} ticks late, {health.skipped} deadlines skipped; "
+                 f"slowest {health.max_duration_s * 1e3:.0f} ms for a "
+                 f"{health.period_s * 1e3:.0f} ms period (see the log)")
+    elif fine:
+        imgui.text_disabled(f"{label}: {fine}")
 
 
 def _save(ctx: Any, pipeline: Any, path: str) -> None:
