@@ -237,3 +237,14 @@ def test_a_folder_made_read_only_before_close_still_closes_into_a_rescue(tmp_pat
         assert [e.time for e in after.labels.events] == [0.05]
     with open_session(folder) as before:
         assert np.array_equal(before.data("emg")[0], _samples(0, 20)[0].T)
+
+
+def test_discontinuities_become_mne_annotations(tmp_path):
+    pytest.importorskip("mne")
+    session = _session(tmp_path)
+    session.append("emg", *_samples(0, 50))
+    session.add_discontinuity("emg", 30, 0.29, 1000.3)
+    with open_session(session.close().location) as back:
+        raw = back.to_mne()["emg"]
+    jumps = [a for a in raw.annotations if a["description"] == "clock_jump"]
+    assert [(a["onset"], a["duration"]) for a in jumps] == [(0.3, 0.0)]

@@ -2,7 +2,8 @@
 
 MNE assumes evenly spaced samples, so each label is placed at the first sample recorded at or
 after its time (gaps in the recording do not shift it). Voltages given in V, mV, uV or nV are
-scaled to volts, MNE's unit; other units are kept as they are on "misc" channels.
+scaled to volts, MNE's unit; other units are kept as they are on "misc" channels. Each clock
+discontinuity marked while recording becomes a zero-length "clock_jump" annotation at its sample.
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ def session_to_mne(session, streams: Sequence[str] | None = None) -> dict:
                 onsets.append(first / info.sampling_rate)
                 durations.append((last - first) / info.sampling_rate)
                 descriptions.append(class_names[trial.class_index])
+        for jump in getattr(session, "discontinuities", ()):
+            if jump.stream == name and jump.sample < ts.size:
+                onsets.append(jump.sample / info.sampling_rate)
+                durations.append(0.0)
+                descriptions.append("clock_jump")
         raw.set_annotations(mne.Annotations(onsets, durations, descriptions))
         out[name] = raw
     return out
