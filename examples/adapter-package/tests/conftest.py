@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import time
 
@@ -29,11 +30,10 @@ class Receiver:
 
     def wait_for(self, n: int, timeout: float = 5.0) -> list[Datagram]:
         """At least `n` datagrams, or as many as arrived before the deadline."""
-        got, deadline = [], time.monotonic() + timeout
-        while len(got) < n and time.monotonic() < deadline:
+        got, deadline = self.take(), time.monotonic() + timeout
+        while len(got) < n and (left := deadline - time.monotonic()) > 0:
+            select.select([self.sock], [], [], left)  # wakes when a datagram arrives
             got += self.take()
-            if len(got) < n:
-                time.sleep(0.005)
         return got
 
 
