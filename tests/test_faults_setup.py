@@ -2,6 +2,7 @@
 error naming its key, all at once, and `hexloop run` exits 2 with them instead of a traceback."""
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +163,13 @@ def test_a_huge_key_or_value_is_shown_cut_short(tmp_path):
         .split("[[streams]]")[1].join(["[[streams]]", ""]).replace('name = "emg"', 'name = "e2"')
     found = refusals(write(tmp_path, text), imports=False)
     assert found and all(len(p) < 400 for p in found), found
+
+
+@pytest.mark.parametrize("example", ["simulated.toml", "lsl-pylsl.toml"])
+def test_the_examples_build_with_their_outputs_named(example):
+    """An option called `name` (the outputs' stream name) once collided with the builder's own."""
+    pytest.importorskip("pylsl")
+    registry = Registry.from_entry_points()
+    path = Path(__file__).resolve().parents[1] / "examples" / example
+    built = build(load_setup(path, registry), registry, headless=True)
+    assert built.pipeline.outputs[0].transport.name == "emg-gestures-predictions"

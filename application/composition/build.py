@@ -15,6 +15,7 @@ from hexloop.application import App, HeadlessRenderer, Output, Pipeline, Stream
 
 from .labsetup import RAW, LabSetup, SetupInvalid, SetupProblem, features_target
 from .registry import Registry
+from .setupbounds import show
 
 
 @attrs.define
@@ -35,11 +36,11 @@ def resolve_features(spec: str) -> Callable[[np.ndarray], np.ndarray] | str:
         fn = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError, ValueError) as e:
         raise LookupError(
-            f"feature function {spec!r} not found ({e}); use a name from hexloop.domain.features "
+            f"feature function {show(spec)} not found ({e}); use a name from hexloop.domain.features "
             "such as 'emg_features', 'package.module:function', or 'raw'"
         ) from None
     if not callable(fn):
-        raise LookupError(f"feature function {spec!r} is not callable")
+        raise LookupError(f"feature function {show(spec)} is not callable")
     return fn
 
 
@@ -63,6 +64,10 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _cut(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class _Maker:
     """Creates adapters and app parts; a refusal (an adapter's ValueError, a missing module...)
     becomes a SetupProblem naming the key, so `hexloop run` reports them all, never a traceback."""
@@ -71,17 +76,17 @@ class _Maker:
         self.file, self.registry = file, registry
         self.problems: list[SetupProblem] = []
 
-    def __call__(self, where: str, factory: Callable[..., Any], *args, **kwargs) -> Any:
+    def __call__(self, where: str, factory: Callable[..., Any], /, *args, **kwargs) -> Any:
         try:
             return factory(*args, **kwargs)
         except (ValueError, TypeError, LookupError) as e:
-            self.problems.append(SetupProblem(self.file, where, f"refused: {e}"))
+            self.problems.append(SetupProblem(self.file, where, f"refused: {_cut(str(e))}"))
         except Exception as e:  # noqa: BLE001 - any failure to create a part is reported with its key
             self.problems.append(SetupProblem(self.file, where,
-                                              f"could not be created ({type(e).__name__}: {e})"))
+                                              f"could not be created ({type(e).__name__}: {_cut(str(e))})"))
         return None
 
-    def adapter(self, where: str, kind: str, name: str, *args, **options) -> Any:
+    def adapter(self, where: str, kind: str, name: str, /, *args, **options) -> Any:
         cls = self(where, self.registry.load, kind, name)
         return None if cls is None else self(f"{where}.options", cls, *args, **options)
 

@@ -134,8 +134,11 @@ class LabSetup:
 
 
 def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(sorted(choices))}"
+    if len(word) <= MAX_NAME:
+        close = difflib.get_close_matches(word, list(choices), n=1)
+        if close:
+            return f"did you mean {close[0]!r}?"
+    return f"allowed: {', '.join(sorted(choices))}"
 
 
 def _check_table(file: str, where: str, table: dict, section: str,
@@ -244,7 +247,7 @@ def validate(data: dict, file: str, registry: Registry, imports: bool = True) ->
         for i, table in enumerate(tables):
             where = f"{section}[{i}]" if section in ARRAYS else section
             if not isinstance(table, dict):
-                problems.append(SetupProblem(file, where, f"must be a table, got {table!r}"))
+                problems.append(SetupProblem(file, where, f"must be a table, got {show(table)}"))
                 continue
             _check_table(file, where, table, section, problems)
             if section in ADAPTER_KEY:
@@ -255,7 +258,7 @@ def validate(data: dict, file: str, registry: Registry, imports: bool = True) ->
     if isinstance(streams, list):
         names = [s.get("name") for s in streams if isinstance(s, dict)]
         for n in {n for n in names if names.count(n) > 1}:
-            problems.append(SetupProblem(file, "streams", f"stream name {n!r} is used twice"))
+            problems.append(SetupProblem(file, "streams", f"stream name {show(n)} is used twice"))
         for i, s in enumerate(streams):
             if isinstance(s, dict) and isinstance(s.get("window_ms"), NUM) \
                     and isinstance(s.get("buffer_ms"), NUM) and s["window_ms"] > s["buffer_ms"]:
@@ -269,7 +272,7 @@ def validate(data: dict, file: str, registry: Registry, imports: bool = True) ->
             for n in pipeline["streams"]:
                 if n not in names:
                     problems.append(SetupProblem(file, "pipeline.streams",
-                                                 f"no stream named {n!r}; {_suggest(str(n), names)}"))
+                                                 f"no stream named {show(n)}; {_suggest(str(n), names)}"))
         if not streams:
             problems.append(SetupProblem(file, "streams", "at least one [[streams]] is needed"))
     if "pipeline" in data and "model" not in data:
@@ -334,13 +337,13 @@ def features_problem(spec: str, imports: bool) -> str | None:
         return None
     if module in sys.modules:  # already imported (e.g. hexloop's own): look, nothing runs
         if not hasattr(sys.modules[module], attr):
-            return f"module {module!r} defines no {attr!r}; {advice}"
+            return f"module {show(module)} defines no {show(attr)}; {advice}"
         return None
     found = resolve.find_module(module)
     if found is None:
         return f"no module named {show(module)} (is it on PYTHONPATH?); {advice}"
     if resolve.has_top_level_name(found, attr) is False:
-        return f"module {module!r} defines no {attr!r}; {advice}"
+        return f"module {show(module)} defines no {show(attr)}; {advice}"
     return None
 
 
