@@ -47,8 +47,8 @@ class Output:
 
     def __init__(self, transport: Transport, hz: float = 50.0,
                  channels: Sequence[str] | None = None, name: str = "output"):
-        if not hz > 0:
-            raise ValueError(f"output {name!r}: hz must be positive, got {hz}")
+        if not 0 < hz < float("inf"):  # inf would pass here and fail later, in the thread
+            raise ValueError(f"output {name!r}: hz must be a positive finite number, got {hz}")
         self.transport = transport
         self.hz = float(hz)
         self.channels = list(channels) if channels is not None else None

@@ -172,10 +172,25 @@ def test_stop_ends_the_thread_closes_the_transport_and_a_restart_ticks_again():
     assert output_threads() == []
 
 
-def test_rate_must_be_positive():
-    with pytest.raises(ValueError, match="hz must be positive, got 0"):
-        Output(FakeTransport(), hz=0)
-    assert np.isfinite(Output(FakeTransport(), hz=1).hz)
+@pytest.mark.parametrize("hz", [0, -1.0, float("nan"), float("inf"), float("-inf")])
+def test_rate_must_be_positive_and_finite(hz):
+    with pytest.raises(ValueError, match=f"output 'out': hz must be a positive finite number, "
+                                         f"got {hz}"):
+        Output(FakeTransport(), hz=hz, name="out")
+
+
+def test_a_valid_rate_is_kept_and_paces_the_sends():
+    out = Output(FakeTransport(), hz=250)
+    assert out.hz == 250.0 and isinstance(out.hz, float)
+    clock = ParkingClock(budget=5)
+    out.push([1.0])
+    out.start(clock=clock)
+    try:
+        assert clock.parked.wait(5.0)
+    finally:
+        out.stop()
+    assert len(clock.sleeps) == 5
+    assert np.allclose(clock.sleeps, 1 / 250)  # one period of the given rate per tick
 
 
 def test_outputs_fall_silent_when_predicting_stops():
@@ -186,7 +201,8 @@ def test_outputs_fall_silent_when_predicting_stops():
     pipeline.extract(lambda w: w["emg"].mean(axis=1))
     pipeline.use_model(FakeModel)
     transport = FakeTransport()
-    pipeline.outputs.append(Output(transport, hz=100.0, channels=["a", "b"]))
+    out = Output(transport, hz=100.0, channels=["a", "b"])
+    pipeline.outputs.append(out)
     model = FakeModel()
     model.fit(TrainingData(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 1]), ("a", "b")),
               TrainingJob())
@@ -198,9 +214,15 @@ def test_outputs_fall_silent_when_predicting_stops():
         pipeline.start_predicting()
         assert wait_for(lambda: len(transport.sent) > 5)
         pipeline.stop_predicting()
-        time.sleep(0.1)  # one predict tick withdraws the value
-        sent = len(transport.sent)
-        time.sleep(0.3)
-        assert len(transport.sent) == sent
+
+        def silent_for(ticks: int) -> bool:
+            """The output thread ticked `ticks` times without sending anything."""
+            sent, start = len(transport.sent), out.health.ticks
+            wait_for(lambda: out.health.ticks >= start + ticks, timeout=10)
+            return out.health.ticks >= start + ticks and len(transport.sent) == sent
+
+        # The next predict tick withdraws the value; from then on the output ticks on, silent.
+        assert wait_for(lambda: silent_for(3), timeout=10), "the output kept sending"
+        assert silent_for(20)
     finally:
         app.shutdown()
