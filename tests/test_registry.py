@@ -84,19 +84,55 @@ def test_unknown_adapter_names_the_registered_ones():
         registry.load("source", "no-such-thing")
 
 
-def test_missing_optional_dependency_names_the_extra(monkeypatch):
-    registry = Registry.from_entry_points()
-    registry.register("source", "pretend", object)
-    entry = registry.entry("source", "pretend")
-    # An adapter living in an extra's package whose dependency is absent:
+@pytest.mark.parametrize("module,absent,extra", [
+    ("hexloop.adapters.pylsl", "pylsl", "lsl"),
+    ("hexloop.adapters.torch", "torch", "torch"),
+    ("hexloop.adapters.opencv", "cv2", "video"),
+])
+def test_missing_optional_dependency_names_the_module_and_the_extra(monkeypatch, module, absent,
+                                                                    extra):
     from hexloop.application.composition import registry as reg
 
-    fake = reg.AdapterEntry("source", "lsl-like", "hexloop.adapters.pylsl:PylslSource", "hexloop",
-                            lambda: None)
-    monkeypatch.setattr(reg.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(AdapterUnavailable, match=r'pip install "hexloop\[lsl\]"'):
-        fake.load()
-    assert entry.load() is object  # registered in code: no extra needed
+    calls = []
+    entry = reg.AdapterEntry("source", "x", f"{module}:Thing", "hexloop",
+                             lambda: calls.append("loaded") or "thing")
+    real_find_spec = reg.importlib.util.find_spec
+    monkeypatch.setattr(reg.importlib.util, "find_spec",
+                        lambda name, *a: None if name == absent else real_find_spec(name, *a))
+    expected = rf'source adapter \'x\' needs {absent}: pip install "hexloop\[{extra}\]"'
+    with pytest.raises(AdapterUnavailable, match=expected):
+        entry.load()
+    assert calls == []  # refused before importing anything
+    assert entry.missing == [absent]
+    assert entry.problem() is not None and absent in entry.problem()
+
+
+def test_an_adapter_whose_dependencies_are_present_loads_through_its_loader(monkeypatch):
+    from hexloop.application.composition import registry as reg
+
+    monkeypatch.setattr(reg.importlib.util, "find_spec", lambda name, *a: object())
+    entry = reg.AdapterEntry("source", "x", "hexloop.adapters.pylsl:Thing", "hexloop",
+                             lambda: "thing")
+    assert entry.missing == [] and entry.load() == "thing"
+
+    def broken():
+        raise ImportError("libfoo.so: cannot open shared object file")
+
+    failing = reg.AdapterEntry("model", "y", "hexloop.adapters.torch:Net", "hexloop", broken)
+    with pytest.raises(AdapterUnavailable, match=r"model adapter 'y' could not be imported "
+                                                 r"\(libfoo.so.*\): pip install \"hexloop\[torch\]"):
+        failing.load()
+
+
+def test_an_adapter_registered_in_code_needs_no_extra(monkeypatch):
+    from hexloop.application.composition import registry as reg
+
+    registry = Registry.from_entry_points()
+    registry.register("source", "pretend", object)
+    monkeypatch.setattr(reg.importlib.util, "find_spec", lambda name, *a: None)
+    entry = registry.entry("source", "pretend")
+    assert entry.extra is None and entry.missing == []
+    assert entry.load() is object
 
 
 def test_register_refuses_an_unknown_kind():
