@@ -77,8 +77,6 @@ VALUES = st.recursive(
                             st.dictionaries(st.text(max_size=12), inner, max_size=5)),
     max_leaves=20,
 )
-NESTED = st.integers(1, 12).map(lambda n: [[[]]] if n < 2 else
-                                (lambda v: [v for _ in range(1)])(n))
 
 
 def paths(data, prefix=()):
