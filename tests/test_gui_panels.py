@@ -502,11 +502,26 @@ def test_viewer_autoscale_spaces_channels_by_their_span(frames):
     assert settings.spacing == frozen
 
 
-def test_viewer_waits_for_a_stream_to_connect(frames):
+def test_viewer_waits_for_a_stream_to_connect(frames, monkeypatch):
     app = App("viewer")
     app.streams(Stream("late", SimulatedSource("late")))  # never started: never connects
+    drawn, plots = [], []
+
+    def recording(fn):
+        def record(*args):
+            drawn.append(args[-1])
+            return fn(*args)
+        return record
+
+    for name in ("text", "text_disabled", "text_colored"):
+        monkeypatch.setattr(panels.imgui, name, recording(getattr(imgui, name)))
+    monkeypatch.setattr(panels.implot, "begin_plot", lambda *a, **k: plots.append(a) or False)
     frames(app.ctx, lambda c: panels.signal_viewer(c, "late"), panels.streams_panel)
     assert app.ctx.log.entries("error") == []
+    assert "Waiting for late to connect..." in drawn  # says what it waits for
+    assert plots == []  # and plots nothing yet
+    row = drawn[drawn.index("late"):]  # the streams panel's row: connecting, no channel count
+    assert row[1] == "connecting" and "-" in row[2:5], row
 
 
 @settings(max_examples=60, deadline=None)
