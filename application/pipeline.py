@@ -74,8 +74,8 @@ class Pipeline:
 
     def __init__(self, app: App, predict_hz: float = 50.0, streams: Sequence[str] | None = None,
                  name: str = "pipeline", step_ms: float = 50.0):
-        if not predict_hz > 0:
-            raise ValueError(f"predict_hz must be positive, got {predict_hz}")
+        if not 0 < predict_hz < float("inf"):  # inf would pass here and fail in the thread
+            raise ValueError(f"predict_hz must be a positive finite number, got {predict_hz}")
         if not step_ms > 0:
             raise ValueError(f"step_ms must be positive, got {step_ms}")
         self.app = app

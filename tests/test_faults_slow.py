@@ -203,6 +203,13 @@ def test_a_blocked_send_does_not_hold_up_predicting_or_the_status_line():
                for m in warnings(app.ctx.log, "output grid"))
 
 
+@pytest.mark.parametrize("hz", [0, -1, float("inf"), float("nan")])
+def test_a_predict_rate_the_loop_cannot_pace_is_refused_up_front(hz):
+    """An infinite predict_hz used to pass, and app.start() then failed in the Ticker."""
+    with pytest.raises(ValueError, match=f"predict_hz must be a positive finite number, got {hz}"):
+        Pipeline(App("rates"), predict_hz=hz)
+
+
 def test_health_before_the_loops_start_is_all_zero():
     app = App("idle")
     pipeline = Pipeline(app, predict_hz=50.0)
