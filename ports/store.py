@@ -15,7 +15,8 @@ class RecordingSession(Protocol):
     """An open recording. `append` is called from acquisition threads (several at once) and must
     never block on disk; a disk problem sets `error` and recording goes on losing nothing already
     written. `add_label` comes from any thread (the GUI, a script).
-    `close` (any thread, once) flushes, finalizes and returns the summary.
+    `close` (any thread, once) flushes, finalizes and returns the summary. A session may also
+    mark clock jumps (`MarksDiscontinuities.add_discontinuity`, optional).
     """
 
     @property
@@ -29,6 +30,21 @@ class RecordingSession(Protocol):
     def add_label(self, event: LabelEvent) -> None: ...
 
     def close(self) -> SessionSummary: ...
+
+
+@runtime_checkable
+class MarksDiscontinuities(Protocol):
+    """Optional on a RecordingSession: it records where a stream's clock jumped.
+
+    `add_discontinuity(stream, sample, before, after)`: `sample` is the index, in the stream's
+    recorded samples, of the first sample after the jump; `before` / `after` are the timestamps
+    either side (see `hexloop.domain.streams.Discontinuity`). Called from the acquisition thread
+    under the same rules as `append` (never block on disk). The application looks the method up
+    with `getattr`, so a store without it records the samples without the marks.
+    """
+
+    def add_discontinuity(self, stream: str, sample: int, before: float, after: float) -> None:
+        ...
 
 
 @runtime_checkable
