@@ -40,7 +40,9 @@ def decode_discontinuities(raw: bytes, streams: Iterable[str]) -> tuple[list, li
             record = json.loads(line)
             item = Discontinuity(str(record["stream"]), int(record["sample"]),
                                  _time(record["before"]), _time(record["after"]))
-        except (ValueError, KeyError, TypeError):
+            if item.sample < 0:
+                raise ValueError("negative sample")
+        except (ValueError, KeyError, TypeError, OverflowError):
             last = all(not rest.strip() for rest in lines[number:])
             problems.append(
                 f"{DISCONTINUITIES_NAME} line {number} is "

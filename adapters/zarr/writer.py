@@ -259,8 +259,8 @@ class SessionWriter:
 
     def folder_problem(self, error: BaseException | None = None) -> str | None:
         """"removed" when the folder is gone or replaced, "not writable" when the OS refuses."""
-        if self._folder_identity() != self._identity:
-            return "removed"
+        if self._folder_identity() != self._identity or not (self.folder / META_NAME).exists():
+            return "removed"  # gone, replaced, or emptied by a removal that did not finish
         if isinstance(error, OSError) and error.errno in _FOLDER_ERRNOS:
             return "not writable"
         return None
