@@ -5,6 +5,9 @@ thread (writer.py), which appends it to `data` and then `timestamps` and fsyncs 
 never waits on the disk: a failing or slow disk sets `error` at once and recording goes on,
 keeping everything written; a session folder removed or made unwritable mid-recording moves the
 recording to a rescue folder that the error names.
+
+(A little over 400 lines: the store's settings and the session facade stay together because
+`hexloop.adapters.zarr.recording` has always been where both live; the disk side is writer.py.)
 """
 
 from __future__ import annotations
@@ -118,7 +121,7 @@ class ZarrStore:
 
 class ZarrRecording:
     """An open recording (the RecordingSession port). `append` from acquisition threads,
-    `add_label` from any thread, `close` once from any thread.
+    `add_label` and `add_discontinuity` from any thread, `close` once from any thread.
     """
 
     def __init__(self, store: ZarrStore, meta: SessionMeta):
