@@ -174,3 +174,21 @@ def test_check_reports_unknown_adapters_and_missing_extras_without_loading_them(
             "cannot be found: install or repair the package 'lab-sources'") in found
     assert "streams[3].source: no source adapter named 'simulatd'" in found
     assert len(info.value.problems) == 3, found
+
+
+def test_check_compares_options_with_the_constructor_read_from_source(tmp_path):
+    text = (GOOD.replace("channels = 4", "chanels = 4")
+            + '\n[store]\nadapter = "zarr"\noptions = { chunk_seconds = "1" }\n'
+            + '\n[model]\nadapter = "torch_classifier"\noptions = { epochs = "many" }\n'
+            + '\n[pipeline]\n')
+    setup = write(tmp_path, text)
+    out = subprocess.run([sys.executable, "-c", CHECK_AND_LOOK, str(setup)], capture_output=True,
+                         text=True, timeout=120, cwd=tmp_path)
+    seen = json.loads(out.stdout.splitlines()[-1])
+    assert seen["code"] == 2 and seen["imported"] == [], seen
+    for expected in ("streams[0].options.chanels: not an option of this adapter; "
+                     "did you mean 'channels'?",
+                     "store.options.base_dir: is required by this adapter",
+                     "store.options.chunk_seconds: must be a number, got '1'",
+                     "model.options.epochs: must be a number, got 'many'"):
+        assert expected in out.stderr, out.stderr

@@ -138,3 +138,19 @@ def test_an_adapter_registered_in_code_needs_no_extra(monkeypatch):
 def test_register_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match="unknown adapter kind"):
         Registry().register("sauce", "x", object)
+
+
+def test_reading_a_constructor_from_source_agrees_with_importing_it():
+    """`hexloop check` reads adapters' parameters from source (importing nothing); for every
+    adapter it can read, that must be what the imported constructor says."""
+    from hexloop.application.composition.labsetup import _live_params
+
+    registry = Registry.from_entry_points()
+    compared = 0
+    for entry in registry.entries():
+        static = entry.static_params()
+        if static is None or entry.missing:
+            continue
+        assert static == _live_params(entry.load()), entry.target
+        compared += 1
+    assert compared >= 8  # hexloop's own sources, transports, store, models, renderers, bridges

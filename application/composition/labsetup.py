@@ -27,7 +27,8 @@ from typing import Any
 import attrs
 
 from . import resolve
-from .registry import AdapterUnavailable, Registry
+from .registry import IN_CODE, AdapterUnavailable, Registry
+from .resolve import Param
 from .setupbounds import MAX_FILE_BYTES, MAX_NAME, SECTION_BOUNDS, check_value, short, show
 
 
@@ -165,30 +166,39 @@ def _check_table(file: str, where: str, table: dict, section: str,
             problems.append(SetupProblem(file, f"{where}.{key}", "is required"))
 
 
-def _check_options(file: str, where: str, obj: Any, options: dict,
-                   problems: list[SetupProblem], given: tuple[str, ...] = ()) -> None:
-    """Options against the adapter's constructor; `given` are arguments the builder passes."""
+def _live_params(obj: Any) -> list[Param] | None:
+    """The keyword arguments of a loaded constructor (None: it takes **kwargs or has none)."""
     try:
         params = inspect.signature(obj).parameters
     except (TypeError, ValueError):
-        return
+        return None
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return
-    accepted = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return None
     hints = _annotations(obj)
+    return [Param(n, p.default is p.empty, hints.get(n) or _default_types(p.default))
+            for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _check_options(file: str, where: str, params: list[Param] | None, options: dict,
+                   problems: list[SetupProblem], given: tuple[str, ...] = ()) -> None:
+    """Options against the adapter's constructor parameters (from the loaded class in run, read
+    from its source in check; None: cannot tell); `given` are arguments the builder passes."""
+    if params is None:
+        return
+    by_name = {p.name: p for p in params}
     for key, value in options.items():
-        if key not in accepted or key in given:
-            problems.append(SetupProblem(file, f"{where}.options.{key}",
+        if key not in by_name or key in given:
+            accepted = [n for n in by_name if n not in given]
+            problems.append(SetupProblem(file, f"{where}.options.{short(key)}",
                                          f"not an option of this adapter; {_suggest(key, accepted)}"))
-        elif (want := hints.get(key) or _default_types(params[key].default)) \
-                and not any(_fits(value, t) for t in want):
+        elif (want := by_name[key].types) and not any(_fits(value, t) for t in want):
             names = " or ".join(dict.fromkeys(TYPE_NAMES.get(t, t.__name__) for t in want))
             problems.append(SetupProblem(file, f"{where}.options.{key}",
                                          f"must be {names}, got {show(value)}"))
-    for name, p in params.items():
-        if p.default is p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) \
-                and name not in options and name not in given:
-            problems.append(SetupProblem(file, f"{where}.options.{name}", "is required by this adapter"))
+    for p in params:
+        if p.required and p.name not in options and p.name not in given:
+            problems.append(SetupProblem(file, f"{where}.options.{p.name}",
+                                         "is required by this adapter"))
 
 
 def _annotations(obj: Any) -> dict[str, tuple[type, ...]]:
@@ -292,16 +302,15 @@ def _check_adapter(file: str, where: str, section: str, table: dict, registry: R
         entry = registry.entry(kind, name[:MAX_NAME])
         if msg := entry.problem():  # unknown module or missing extra, found without importing
             raise AdapterUnavailable(msg)
-        if not imports:
-            return
-        obj = entry.load()
+        params = _live_params(entry.load()) if imports or entry.distribution == IN_CODE \
+            else entry.static_params()
     except AdapterUnavailable as e:
         problems.append(SetupProblem(file, f"{where}.{key}", str(e)))
         return
     options = table.get("options", {})
     if isinstance(options, dict):
         given = ("name",) if section == "bridges" else ()
-        _check_options(file, where, obj, options, problems, given)
+        _check_options(file, where, params, options, problems, given)
 
 
 RAW = "raw"  # features = "raw": the windows themselves, for networks on raw data

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from .resolve import find_module
+from .resolve import Param, find_module, static_params
 
 GROUP = "hexloop.adapters"
 KINDS = ("source", "transport", "store", "model", "renderer", "bridge")
@@ -79,6 +79,12 @@ class AdapterEntry:
             return (f"{self.kind} adapter {self.name!r}: its module {self.module!r} cannot be "
                     f"found: {self.install_hint()}")
         return None
+
+    def static_params(self) -> list[Param] | None:
+        """The constructor's keyword arguments read from source, importing nothing; None when
+        the source cannot tell (then only `load` and the real signature can)."""
+        module, _, attr = self.target.partition(":")
+        return static_params(module, attr) if attr and "." not in attr else None
 
     def load(self) -> Any:
         missing = self.missing
