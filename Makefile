@@ -6,7 +6,7 @@ PIP_FLAGS := -q --disable-pip-version-check -c constraints.txt
 DEPS := pyproject.toml setup.py constraints.txt
 ADAPTER_PACKAGE := examples/adapter-package
 
-.PHONY: demo test lint test-full test-core screenshots clean
+.PHONY: demo test lint test-full test-core screenshots mutation clean
 
 demo: $(VENV)/.installed-all
 	$(VENV)/bin/hexloop demo
@@ -54,6 +54,13 @@ $(CORE)/.installed: $(DEPS)
 	$(CORE)/bin/pip install $(PIP_FLAGS) pytest pytest-timeout hypothesis
 	$(CORE)/bin/pip install $(PIP_FLAGS) .
 	touch $@
+
+# Mutation testing (cosmic-ray) of domain/ and adapters/zarr/, on a copy of the tree in $TMPDIR
+# so no mutant ever touches these files. Slow (minutes per module) and not part of `make test`.
+# One module: `make mutation MODULE=domain/labels.py`; the modules and their tests: mutation/scope.toml.
+MODULE ?=
+mutation: $(VENV)/.installed-dev
+	$(VENV)/bin/python mutation/run.py $(if $(MODULE),--module $(MODULE))
 
 # The GUI screenshots in docs/img, taken in a real window under Xvfb.
 screenshots: $(VENV)/.installed-all
