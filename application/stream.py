@@ -7,7 +7,7 @@ import enum
 import math
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import attrs
 import numpy as np
@@ -26,11 +26,24 @@ from hexloop.domain.streams import (
 )
 from hexloop.ports.source import Source, SourceLost
 
-if TYPE_CHECKING:
-    from .app import App
+from .log import Log
 
 #: Ring buffer size for streams without a nominal rate (irregular), in samples per second.
 IRREGULAR_CAPACITY_HZ = 100.0
+
+
+class _OwnerContext(Protocol):
+    log: Log
+    recording: object | None
+
+
+class StreamOwner(Protocol):
+    """What a Stream uses of the App it is attached to; a Protocol, so this module imports no
+    App (the App imports streams, never the other way round)."""
+
+    ctx: _OwnerContext
+
+    def mark(self, label: str | int, time_s: float | None = None) -> object: ...
 
 
 class StreamStatus(enum.Enum):
@@ -107,7 +120,7 @@ class Stream:
         self.info: StreamInfo | None = None
         self.buffer: RingBuffer | None = None
         self._decimator: MinMaxDecimator | None = None
-        self._app: App | None = None
+        self._app: StreamOwner | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._record_lock = threading.Lock()
@@ -131,7 +144,7 @@ class Stream:
         self.max_stall_s = 0.0  # longest time one loop iteration took while data was flowing
 
     # --- wiring -----------------------------------------------------------------------------
-    def attach(self, app: App) -> None:
+    def attach(self, app: StreamOwner) -> None:
         self._app = app
 
     def start(self) -> None:
