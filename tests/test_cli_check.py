@@ -129,7 +129,9 @@ def test_check_finds_missing_feature_modules_and_functions_by_reading_not_runnin
                                ("sidepkg.absent:f", "no module named 'sidepkg.absent'"),
                                ("nosuchmodule:f", "no module named 'nosuchmodule'"),
                                ("emg_featurez", "module 'hexloop.domain.features' defines no 'emg_featurez'"),
-                               ("os;rm -rf:f", "'os;rm -rf:f' is not a function name")]:
+                               ("os;rm -rf:f", "'os;rm -rf:f' is not a function name"),
+                               ("os:system", "'os' is a standard-library module"),
+                               ("subprocess:call", "'subprocess' is a standard-library module")]:
         out = hexloop("check", str(write(tmp_path, GOOD + PIPELINE.format(features))), env=env)
         assert out.returncode == 2 and f"pipeline.features: {expected}" in out.stderr, out.stderr
     assert list(markers.iterdir()) == []

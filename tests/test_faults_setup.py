@@ -173,3 +173,10 @@ def test_the_examples_build_with_their_outputs_named(example):
     path = Path(__file__).resolve().parents[1] / "examples" / example
     built = build(load_setup(path, registry), registry, headless=True)
     assert built.pipeline.outputs[0].transport.name == "emg-gestures-predictions"
+
+
+def test_run_refuses_a_standard_library_feature_function_before_importing_it(tmp_path, capsys):
+    """`features = "os:system"` used to be accepted and called with every window."""
+    text = GOOD + '\n[model]\nadapter = "torch_classifier"\n\n[pipeline]\nfeatures = "os:system"\n'
+    assert cli.main(["run", str(write(tmp_path, text)), "--headless", "--duration", "0.1"]) == 2
+    assert "pipeline.features: 'os' is a standard-library module" in capsys.readouterr().err

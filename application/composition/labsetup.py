@@ -336,6 +336,9 @@ def features_problem(spec: str, imports: bool) -> str | None:
              "'package.module:function', or 'raw'"
     if not attr.isidentifier() or not all(p.isidentifier() for p in module.split(".")):
         return f"{show(spec)} is not a function name; {advice}"
+    if module.split(".")[0] in sys.stdlib_module_names:  # a guard against slips, not a sandbox
+        return (f"{show(module)} is a standard-library module: no feature function lives there "
+                f"(and 'os:system' would run a shell); {advice}")
     if imports:
         from .build import resolve_features  # build imports this module
 
