@@ -20,6 +20,7 @@ from hexloop.domain.session import SessionMeta, SessionSummary
 from hexloop.domain.streams import StreamInfo
 
 from .clock import Clock
+from .conditioner import Conditioner
 from .model import Model, ModelFileError
 from .renderer import Renderer, RenderTarget
 from .source import Source
@@ -191,3 +192,43 @@ def check_renderer(make: Callable[[], Renderer], target: RenderTarget) -> None:
     timer.cancel()
     _require(target.exit_requested, "run() returned before exit was requested")
     _require(took < 1.5, f"run() took {took:.2f}s to return after request_exit()")
+
+
+def check_conditioner(make: Callable[[], Conditioner], channels: int, samples: int = 3000,
+                      seed: int = 0) -> None:
+    """Chunked equals one call, reset starts afresh, causal, well-shaped float64, a sane delay.
+
+    `make()` builds a fresh conditioner for `channels` channels each time.
+    """
+    conditioner = make()
+    _require(isinstance(conditioner, Conditioner), f"{conditioner!r} does not implement Conditioner")
+    delay = conditioner.group_delay_s
+    _require(np.isfinite(delay) and delay >= 0, f"group_delay_s must be finite and >= 0, got {delay}")
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((samples, channels)) * 50
+    whole = conditioner.process(x)
+    _require(isinstance(whole, np.ndarray) and whole.shape == x.shape,
+             f"process() gave shape {getattr(whole, 'shape', None)} for input {x.shape}")
+    _require(whole.dtype == np.float64, f"process() gave {whole.dtype}; it must give float64")
+    empty = make().process(np.empty((0, channels), np.float32))
+    _require(empty.shape == (0, channels), f"an empty chunk gave shape {empty.shape}")
+    chunked, parts, i = make(), [], 0
+    while i < samples:
+        n = int(rng.integers(0, 97))
+        parts.append(chunked.process(x[i:i + n]))
+        i += n
+    scale = max(1.0, float(np.abs(whole).max()))
+    _require(np.allclose(np.concatenate(parts), whole, rtol=1e-9, atol=1e-9 * scale),
+             "chunk-by-chunk output differs from one call on the whole signal: state must carry")
+    chunked.reset()
+    _require(np.allclose(chunked.process(x), whole, rtol=1e-9, atol=1e-9 * scale),
+             "after reset() the same input gave different output: reset must forget all state")
+    future = x.copy()
+    cut = samples // 2
+    future[cut:] = rng.standard_normal((samples - cut, channels)) * 50
+    _require(np.allclose(make().process(future)[:cut], whole[:cut], rtol=1e-9,
+                         atol=1e-9 * scale), "output before a sample changed when later input "
+                                             "changed: a conditioner must be causal")
+    ints = make().process(np.round(x[:50]).astype(np.int16))
+    _require(ints.dtype == np.float64 and ints.shape == (50, channels),
+             "an int16 chunk must be accepted and give float64")
