@@ -13,7 +13,8 @@ import numpy as np
 
 from hexloop.application import App, HeadlessRenderer, Output, Pipeline, Stream
 
-from .labsetup import RAW, LabSetup, SetupInvalid, SetupProblem, features_target
+from .featurespec import RAW, features_target
+from .labsetup import LabSetup, SetupInvalid, SetupProblem
 from .registry import Registry
 from .setupbounds import show
 

@@ -4,9 +4,9 @@
 once, each with the file, the key and what to write instead: value types and bounds
 (setupbounds.py), adapter names and extras, and each adapter's options against its constructor
 (which imports the adapter). `check_setup(path, registry)` (`hexloop check`) does all of it but
-imports nothing: adapters are looked up by entry-point name and their modules found with
-`resolve.find_module`, feature functions by reading their module's source (resolve.py); option
-names are then only checked against the bounds table, not against the constructor.
+imports nothing: adapters are looked up by entry-point name, their modules found with
+`resolve.find_module` and their constructors read from source (`resolve.static_params`), feature
+functions found by reading their module's source (featurespec.py).
 
 A setup file is trusted like code: `hexloop run` imports the modules its feature functions name.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
-import sys
 import tomllib
 import types
 import typing
@@ -26,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from . import resolve
+from .featurespec import features_problem
 from .registry import IN_CODE, AdapterUnavailable, Registry
 from .resolve import Param
 from .setupbounds import MAX_FILE_BYTES, MAX_NAME, SECTION_BOUNDS, check_value, short, show
@@ -313,52 +312,6 @@ def _check_adapter(file: str, where: str, section: str, table: dict, registry: R
         _check_options(file, where, params, options, problems, given)
 
 
-RAW = "raw"  # features = "raw": the windows themselves, for networks on raw data
-FEATURES_MODULE = "hexloop.domain.features"
-
-
-def features_target(spec: str) -> tuple[str, str]:
-    """(module, function) that `features = spec` names: "module:function" or a bare name in
-    hexloop.domain.features."""
-    if ":" in spec:
-        module, _, attr = spec.rpartition(":")
-        return module, attr
-    return FEATURES_MODULE, spec
-
-
-def features_problem(spec: str, imports: bool) -> str | None:
-    """What is wrong with `features = spec`, found by importing (run) or by reading the module's
-    source without running it (check); None when it is fine or cannot be told statically."""
-    if spec == RAW:
-        return None
-    module, attr = features_target(spec)
-    advice = "use a name from hexloop.domain.features such as 'emg_features', " \
-             "'package.module:function', or 'raw'"
-    if not attr.isidentifier() or not all(p.isidentifier() for p in module.split(".")):
-        return f"{show(spec)} is not a function name; {advice}"
-    if module.split(".")[0] in sys.stdlib_module_names:  # a guard against slips, not a sandbox
-        return (f"{show(module)} is a standard-library module: no feature function lives there "
-                f"(and 'os:system' would run a shell); {advice}")
-    if imports:
-        from .build import resolve_features  # build imports this module
-
-        try:
-            resolve_features(spec)
-        except LookupError as e:
-            return str(e)
-        return None
-    if module in sys.modules:  # already imported (e.g. hexloop's own): look, nothing runs
-        if not hasattr(sys.modules[module], attr):
-            return f"module {show(module)} defines no {show(attr)}; {advice}"
-        return None
-    found = resolve.find_module(module)
-    if found is None:
-        return f"no module named {show(module)} (is it on PYTHONPATH?); {advice}"
-    if resolve.has_top_level_name(found, attr) is False:
-        return f"module {show(module)} defines no {show(attr)}; {advice}"
-    return None
-
-
 def read_setup(path: str | Path) -> dict:
     """The parsed TOML of a setup file, or SetupInvalid: missing, unreadable, too big, not UTF-8,
     not TOML, nested too deeply for the parser."""
@@ -401,7 +354,7 @@ def load_setup(path: str | Path, registry: Registry, imports: bool = True) -> La
 
 
 def check_setup(path: str | Path, registry: Registry) -> LabSetup:
-    """`hexloop check`: every problem `load_setup` finds, but importing nothing the file names.
-    Adapter options are bounded by name only; `hexloop run` also checks them against the
-    adapter's constructor."""
+    """`hexloop check`: the problems `load_setup` finds, importing nothing the file names.
+    Adapter options are checked against constructors read from source; where the source cannot
+    tell (e.g. **kwargs), only `hexloop run` checks them against the loaded constructor."""
     return load_setup(path, registry, imports=False)
