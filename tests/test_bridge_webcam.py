@@ -350,8 +350,15 @@ def test_a_stream_that_stops_delivering_frames_exits_with_source_failed(bridges,
         assert status.exit_code == BridgeExit.SOURCE_FAILED, bridge.status.summary()
         assert "no new frame arrived" in status.stderr_tail[-1]
         frames = RecordedFrames(bridge.frames_path)  # what came before the stall is kept
-        assert len(frames) == final_frame_count(status) >= 15
-        assert [decode(frames.frame(i)) for i in range(len(frames))] == list(range(len(frames)))
+        assert len(frames) == final_frame_count(status) >= 10
+        decoded = [decode(frames.frame(i)) for i in range(len(frames))]
+        assert decoded == sorted(set(decoded)) and decoded[-1] < 20  # in order, none twice
+        # A frame is missing only if it was thinned out of a burst (a busy machine delivers the
+        # stream's frames late and together), and every thinned frame is reported.
+        match = re.search(r"; (\d+) frames thinned out", status.stderr_tail[-1])
+        thinned = int(match.group(1)) if match else 0
+        assert decoded[0] == 0 and len(decoded) + thinned >= 15, status.stderr_tail[-1]
+        assert (decoded[-1] + 1) - len(decoded) <= thinned, status.stderr_tail[-1]
     finally:
         server.silent.set()
         server.shutdown()

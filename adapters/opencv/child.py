@@ -63,6 +63,7 @@ class FrameRecorder:
         self.first_index = 0
         self.captured = 0  # frames handed to the buffer by this run
         self.written = 0  # frames on disk from this run
+        self.thinned = 0  # live frames skipped to keep about `fps` a second (or a burst's excess)
         self.last_frame_at: float | None = None  # monotonic time of the last delivered frame
         self.waiting_for_disk = False
         self._block: np.ndarray | None = None
@@ -139,7 +140,9 @@ class FrameRecorder:
         elif self.failure is not None:
             why = f"unexpected error: {self.failure!r}"
         report(self.name, f"{why}; {total} frames in {self.output}"
-                          + (f"; {lost} captured frames could NOT be written" if lost else ""))
+                          + (f"; {lost} captured frames could NOT be written" if lost else "")
+                          + (f"; {self.thinned} frames thinned out (the source delivered them "
+                             f"faster than {self.fps:g} a second)" if self.thinned else ""))
         if stuck:  # the capture thread is blocked inside OpenCV: do not wait for it at exit
             sys.stderr.flush()
             os._exit(code)
@@ -297,7 +300,9 @@ class FrameRecorder:
         """Cameras and streams deliver at their own rate: keep at most about `fps` a second.
 
         A token bucket (LIVE_BURST_FRAMES deep) decides, so a source at the requested rate
-        keeps every frame despite jitter, and a faster one is thinned evenly.
+        keeps every frame despite jitter, and a faster one is thinned evenly. Frames arriving in
+        a burst longer than that (a late reader on a busy machine) are thinned too; every thinned
+        frame is counted, and the count is reported when the child ends.
         """
         period = 1.0 / self.fps
         tokens, last = float(LIVE_BURST_FRAMES), None
@@ -312,6 +317,7 @@ class FrameRecorder:
             last = stamp
             if tokens < 1.0:
                 self.last_frame_at = time.monotonic()  # alive, just faster than wanted
+                self.thinned += 1
                 continue
             tokens -= 1.0
             ok, frame = self._cap.retrieve()
