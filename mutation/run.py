@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -120,23 +121,32 @@ def write_config(path: Path, module: str, tests: list[str], settings: dict) -> N
     )
 
 
-def skip_unselected_operators(db: Path, patterns: list[str]) -> int:
-    """Mark every mutant whose operator matches none of `patterns` as skipped; return the rest."""
+def skip_unselected_operators(db: Path, patterns: list[str], sample: int | None = None) -> int:
+    """Mark every mutant whose operator matches none of `patterns` as skipped; return the rest.
+
+    With `sample`, only that many of the selected mutants (a seeded random choice, the same
+    each run of the same source) stay; the rest are skipped too.
+    """
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     selected = re.compile("|".join(f"(?:{p})" for p in patterns))
-    kept = 0
     with use_db(str(db), WorkDB.Mode.open) as wdb:
-        for item in list(wdb.pending_work_items):
-            if selected.fullmatch(item.mutations[0].operator_name):
-                kept += 1
-            else:
+        items = sorted(wdb.pending_work_items, key=lambda i: (
+            i.mutations[0].start_pos, i.mutations[0].operator_name, i.mutations[0].occurrence))
+        keep = [i for i in items if selected.fullmatch(i.mutations[0].operator_name)]
+        if sample is not None and sample < len(keep):
+            keep = random.Random(0).sample(keep, sample)
+        kept = {i.job_id for i in keep}
+        for item in items:
+            if item.job_id not in kept:
                 wdb.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
-    return kept
+    return len(kept)
 
 
-def run_module(copy: Path, work: Path, module: str, settings: dict, env: dict[str, str]) -> dict:
+def run_module(
+    copy: Path, work: Path, module: str, settings: dict, env: dict[str, str], sample: int | None
+) -> dict:
     """Init, filter, baseline and execute one module's session; return its results."""
     tests = test_files(copy, settings)
     if not tests:
@@ -152,7 +162,7 @@ def run_module(copy: Path, work: Path, module: str, settings: dict, env: dict[st
 
     print(f"== {module}: tests {' '.join(tests)}", flush=True)
     cosmic("cosmic-ray", "init", str(config), str(db))
-    kept = skip_unselected_operators(db, settings["operators"])
+    kept = skip_unselected_operators(db, settings["operators"], sample)
     print(f"== {module}: {kept} mutants", flush=True)
     baseline = subprocess.run(
         [str(bindir / "cosmic-ray"), "baseline", str(config)], cwd=copy, env=env
@@ -232,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "hexloop-mutation",
                         help="scratch folder for the copy and the session databases (emptied first)")
     parser.add_argument("--timeout", type=float, help="seconds per mutant, overriding scope.toml")
+    parser.add_argument("--sample", type=int, help="run only this many mutants per module "
+                        "(a seeded random choice) when the whole set would take too long")
     parser.add_argument("--list", action="store_true", help="print the modules and their tests, run nothing")
     args = parser.parse_args(argv)
 
@@ -263,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = dict(scope[module])
         if args.timeout:
             settings["timeout"] = args.timeout
-        results.append(run_module(copy, work, module, settings, env))
+        results.append(run_module(copy, work, module, settings, env, args.sample))
         (work / "report.md").write_text(report(results))
     text = report(results)
     print(text)

@@ -1,0 +1,36 @@
+"""Tests that kill mutants which survived `make mutation` over domain/ (see docs/reliability.md).
+
+Each test states the behaviour the surviving mutant broke without any other test noticing.
+"""
+
+import numpy as np
+import pytest
+
+from hexloop.domain.labels import LabelEvent, LabelTrack
+from hexloop.domain.windowing import labeled_windows
+
+NAMES = ("rest", "fist", "open")
+
+
+def test_samples_before_the_first_label_are_marked_minus_one_which_no_class_can_have():
+    # Survivors: UNLABELED = -1 turned into +1 or -2. Training code outside hexloop sees this
+    # value in y (include_unlabeled=True) and must be able to tell it from every class index.
+    track = LabelTrack(NAMES, [LabelEvent(4.0, 1)])
+    ts = np.arange(8, dtype=np.float64)
+    data = np.zeros((1, 8), dtype=np.float32)
+    _, y, ends = labeled_windows(data, ts, track, length=2, step=2, include_unlabeled=True)
+    assert y.tolist() == [-1, -1, 1, 1]
+    assert ends.tolist() == [1.0, 3.0, 5.0, 7.0]
+    assert track.class_at(np.array([0.0, 3.9, 4.0])).tolist() == [-1, -1, 1]
+    with pytest.raises(ValueError, match="class index -1 is outside 0..2"):
+        track.add(LabelEvent(5.0, -1))
+
+
+def test_a_negative_class_index_is_refused_and_nothing_is_added():
+    # Survivor: `0 <= class_index` loosened to `-1 <= class_index`; a -1 label would then be
+    # stored and counted against the last class name (class_names[-1]).
+    track = LabelTrack(NAMES, [LabelEvent(0.0, 0)])
+    with pytest.raises(ValueError, match="outside 0..2"):
+        track.add(LabelEvent(1.0, -1))
+    assert track.events == (LabelEvent(0.0, 0),)
+    assert track.counts(end=2.0) == {"rest": 1, "fist": 0, "open": 0}
