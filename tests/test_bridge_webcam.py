@@ -84,6 +84,14 @@ def wait_for(predicate, timeout=10.0, step=0.02):
     return predicate()
 
 
+def frames_on_disk(path) -> int:
+    """Frames a running child has written so far (0 while there is no readable array yet)."""
+    try:
+        return len(RecordedFrames(path))
+    except Exception:  # noqa: BLE001 - not created yet, or mid-write: not there yet
+        return 0
+
+
 def final_frame_count(status) -> int:
     """The child's last stderr line says how many frames the output holds."""
     match = re.search(r"; (\d+) frames in ", status.stderr_tail[-1])
@@ -218,12 +226,13 @@ def test_sigterm_flushes_a_readable_array_and_exits_cleanly(bridges, video, tmp_
                      chunk_frames=25)
     bridge.start()
     assert wait_for(lambda: any("capturing" in ln for ln in bridge.status.stderr_tail))
-    time.sleep(1.5)  # past the end of the 60-frame video once: it loops
+    # Past the end of the 60-frame video once: it loops.
+    assert wait_for(lambda: frames_on_disk(bridge.frames_path) >= 75, timeout=20)
     status = bridge.stop(5.0)
     assert status.state == "stopped" and status.exit_code == 0, status.summary()
     assert "received SIGTERM" in status.stderr_tail[-1]
     frames = RecordedFrames(bridge.frames_path)
-    assert len(frames) == final_frame_count(status) >= 40
+    assert len(frames) == final_frame_count(status) >= 75
     decoded = [decode(frames.frame(i)) for i in range(len(frames))]
     assert decoded == [i % N_FRAMES for i in range(len(frames))]
     assert np.all(np.diff(frames.timestamps) > 0)
@@ -234,7 +243,7 @@ def test_sigkill_is_a_crash_keeping_whole_shards_and_the_restart_resumes(bridges
                      chunk_frames=10, restart=True, backoff_s=0.5)
     bridge.start()
     assert wait_for(lambda: any("capturing" in ln for ln in bridge.status.stderr_tail))
-    time.sleep(1.0)
+    assert wait_for(lambda: frames_on_disk(bridge.frames_path) >= 20, timeout=20)
     first_pid = bridge.status.pid
     os.kill(first_pid, signal.SIGKILL)
     status = wait_for(lambda: bridge.status.crashed) and bridge.status
@@ -247,7 +256,7 @@ def test_sigkill_is_a_crash_keeping_whole_shards_and_the_restart_resumes(bridges
     assert wait_for(lambda: bridge.status.running and bridge.status.pid != first_pid)
     assert bridge.status.restarts == 1
     assert wait_for(lambda: any("resuming" in ln for ln in bridge.status.stderr_tail))
-    time.sleep(0.5)
+    assert wait_for(lambda: frames_on_disk(bridge.frames_path) > len(frames), timeout=20)
     status = bridge.stop(5.0)
     resumed = RecordedFrames(bridge.frames_path)
     assert len(resumed) == final_frame_count(status) > len(frames)
@@ -372,16 +381,15 @@ def test_set_recording_dir_moves_frames_into_the_session_and_back(bridges, video
     bridge.set_recording_dir(None)
     bridge.start()
     assert bridge.frames_path == outside.absolute()
-    assert wait_for(lambda: any("capturing" in ln for ln in bridge.status.stderr_tail))
-    time.sleep(0.5)
+    assert wait_for(lambda: frames_on_disk(outside) >= 10, timeout=20)
     session = tmp_path / "session"
     inside = bridge.set_recording_dir(session)
     assert inside == recording_frames_path(session, bridge.name).absolute() == bridge.frames_path
-    assert wait_for(lambda: any("capturing" in ln for ln in bridge.status.stderr_tail))
-    time.sleep(0.5)
+    assert wait_for(lambda: frames_on_disk(inside) >= 10, timeout=20)
+    before = frames_on_disk(outside)
     assert bridge.set_recording_dir(None) == outside.absolute()
     assert wait_for(lambda: any("resuming" in ln for ln in bridge.status.stderr_tail))
-    time.sleep(0.5)
+    assert wait_for(lambda: frames_on_disk(outside) > before, timeout=20)
     bridge.stop(5.0)
     during = RecordedFrames(inside).timestamps
     around = RecordedFrames(outside).timestamps
@@ -406,7 +414,7 @@ def test_an_orphaned_child_finishes_its_output_and_exits_when_the_app_is_killed(
         child = int(app.stdout.readline())
         log = tmp_path / f"{name}.stderr.log"
         assert wait_for(lambda: log.exists() and "capturing" in log.read_text())
-        time.sleep(0.5)
+        assert wait_for(lambda: frames_on_disk(tmp_path / "cam.zarr") >= 10, timeout=20)
         app.kill()  # no cleanup, no atexit: the child must notice on its own
         app.wait(5)
     finally:
@@ -511,8 +519,7 @@ def test_without_a_zarr_path_it_captures_only_while_recording(bridges, video, tm
     inside = bridge.set_recording_dir(session)
     assert inside == recording_frames_path(session, bridge.name).absolute()
     assert bridge.status.running
-    assert wait_for(lambda: any("capturing" in ln for ln in bridge.status.stderr_tail))
-    time.sleep(0.5)
+    assert wait_for(lambda: frames_on_disk(inside) >= 60, timeout=20)  # one whole shard
     assert bridge.set_recording_dir(None) is None
     status = bridge.status
     assert status.state == "stopped" and status.exit_code == 0 and "armed" in status.detail
