@@ -146,6 +146,18 @@ def app():
         app.shutdown()
 
 
+def recorded(app, stream="emg") -> int:
+    """Samples of `stream` in the recording running now (0 when none runs)."""
+    recording = app.ctx.recording
+    return len(recording.data(stream)[1]) if recording is not None else 0
+
+
+def wait_recorded(app, samples, stream="emg") -> None:
+    """Wait until `samples` more samples of `stream` are in the running recording."""
+    target = recorded(app, stream) + samples
+    assert wait_for(lambda: recorded(app, stream) >= target, 10), (recorded(app, stream), target)
+
+
 def record_two_classes(app, frames, buttons, seconds=0.4):
     buttons.press("Record")
     frames(app.ctx, panels.recording_panel)
@@ -153,7 +165,7 @@ def record_two_classes(app, frames, buttons, seconds=0.4):
         app.source.set_class(k)
         buttons.press(name)
         frames(app.ctx, panels.recording_panel)
-        time.sleep(seconds)
+        wait_recorded(app, int(seconds * 500))  # the emg stream runs at 500 Hz
     buttons.press("Stop")
     frames(app.ctx, panels.recording_panel)
     assert wait_for(lambda: app.ctx.last_summary is not None, 5)
@@ -218,7 +230,7 @@ def test_record_mark_and_stop_without_freezing_the_frame(app, frames, buttons):
     buttons.press("fist")
     frames(ctx, panels.recording_panel)
     assert [e.class_index for e in ctx.labels.events] == [1]
-    time.sleep(0.2)
+    wait_recorded(app, 100)
 
     app.store.release.clear()  # closing the session now takes until released
     buttons.press("Stop")
@@ -364,7 +376,8 @@ def test_train_a_regression_on_a_target_stream(frames, buttons):
         frames(app.ctx, panels.pipeline_panel)
         assert "no recording yet: record force" in buttons.refusals["Train"]
         app.start_recording()
-        time.sleep(0.6)
+        wait_recorded(app, 300)  # 0.6 s of emg (and with it, of force)
+        wait_recorded(app, 60, stream="force")
         app.stop_recording()
         buttons.press("Train")
         frames(app.ctx, panels.pipeline_panel)
