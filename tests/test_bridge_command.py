@@ -3,6 +3,7 @@
 import os
 import signal
 import sys
+import threading
 import time
 
 import pytest
@@ -11,6 +12,7 @@ from hexloop.adapters.subprocess import CommandBridge
 from hexloop.domain.bridges import BridgeExit
 from hexloop.ports.bridge import Bridge, BridgeStartError
 from hexloop.ports.bridge_contracts import check_bridge
+from tests.helpers import wait_for
 
 PY = sys.executable
 
@@ -25,6 +27,11 @@ def wait_state(bridge, state, timeout=10.0):
         time.sleep(0.02)
     assert bridge.status.state == state, bridge.status.summary()
     return bridge.status
+
+
+def supervising(name: str) -> bool:
+    """True while a supervisor thread of the bridge `name` is alive (one that could restart it)."""
+    return any(t.name == f"bridge-{name}" and t.is_alive() for t in threading.enumerate())
 
 
 def pid_alive(pid):
@@ -128,8 +135,8 @@ def test_stop_cancels_a_pending_restart(bridges, tmp_path):
     status = bridge.stop(1.0)
     assert time.monotonic() - t0 < 1.0
     assert status.state == "crashed" and "not restarted" in status.detail
-    time.sleep(0.3)
-    assert starts.read_text() == "x"
+    assert not supervising("flaky")  # nothing is left that could restart it
+    assert starts.read_text() == "x" and bridge.status == status
 
 
 def test_a_restarted_bridge_runs_again_and_counts_restarts(bridges, tmp_path):
@@ -156,7 +163,7 @@ def test_a_clean_exit_is_stopped_and_never_restarted(bridges):
     bridge = bridges("oneshot", py("print('done')"), restart=True, backoff_s=0.05)
     bridge.start()
     status = wait_state(bridge, "stopped")
-    time.sleep(0.3)
+    assert wait_for(lambda: not supervising("oneshot"))  # supervision ended
     assert bridge.status == status
     assert status.exit_code == 0 and status.restarts == 0
 
