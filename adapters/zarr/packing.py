@@ -10,7 +10,6 @@ removes the folder.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import zipfile
@@ -317,6 +316,6 @@ def read_meta_document(path: str | os.PathLike) -> dict:
         raw = container.read(META_NAME)
         if raw is None:
             raise SessionFormatError(f"{path} has no {META_NAME}")
-        return json.loads(raw)
+        return decode_meta(raw, str(path))[0]
     finally:
         container.close()
