@@ -18,11 +18,34 @@ class ReadSince:
     lost: int  # samples overwritten before this consumer read them
 
 
-class RingBuffer:
-    """Fixed-capacity (samples x channels) buffer keeping the source dtype and float64 timestamps.
+#: Write chunks are transposed into the ring this many channels at a time (a cache-sized
+#: block): one numpy copy over all channels at once walks the chunk with a stride of a whole
+#: sample per value and costs several times a plain copy at hundreds of channels.
+WRITE_BLOCK_CHANNELS = 64
 
-    Writes cost O(n) for n samples. Reads return fresh arrays, channels-first. The lock is held
-    only while copying, so one writer and many readers on other threads never see a torn window.
+
+def _padded_row(capacity: int, itemsize: int) -> int:
+    """Elements per stored channel row: at least `capacity`, an odd number of 64-byte lines.
+
+    Rows whose length is a multiple of a large power of two map to the same cache sets, so a
+    window (a short stretch of every row) would evict itself; an odd line count spreads them.
+    """
+    if 64 % itemsize:
+        return capacity
+    lines = -(-capacity * itemsize // 64)
+    lines += 1 - lines % 2
+    return lines * 64 // itemsize
+
+
+class RingBuffer:
+    """Fixed-capacity buffer of samples keeping the source dtype and float64 timestamps.
+
+    Stored channels-major (channels x capacity), which is what readers get: a window is at most
+    two slice copies into one fresh (channels, k) array. Writes take sample-major chunks
+    (n, channels), the way sources deliver them, and transpose them in on the way in. Writes
+    cost O(n) for n samples. Reads return fresh arrays that never share memory with the ring.
+    The lock is held only while copying, so one writer and many readers on other threads never
+    see a torn window.
     """
 
     def __init__(self, capacity: int, channels: int, dtype: np.dtype | type | str = np.float32):
@@ -30,18 +53,21 @@ class RingBuffer:
             raise ValueError(f"ring buffer capacity must be at least 1 sample, got {capacity}")
         if channels < 1:
             raise ValueError(f"ring buffer needs at least 1 channel, got {channels}")
-        self._data = np.zeros((capacity, channels), dtype=dtype)
+        dtype = np.dtype(dtype)
+        store = np.zeros((channels, _padded_row(capacity, dtype.itemsize)), dtype=dtype)
+        self._data = store[:, :capacity]  # (channels, capacity), rows a little apart
         self._ts = np.zeros(capacity, dtype=np.float64)
+        self._cap, self._channels = capacity, channels  # plain ints: the hot paths read them
         self._seq = 0
         self._lock = threading.Lock()
 
     @property
     def capacity(self) -> int:
-        return self._data.shape[0]
+        return self._cap
 
     @property
     def channels(self) -> int:
-        return self._data.shape[1]
+        return self._channels
 
     @property
     def dtype(self) -> np.dtype:
@@ -53,48 +79,66 @@ class RingBuffer:
         return self._seq
 
     def __len__(self) -> int:
-        return min(self._seq, self.capacity)
+        return min(self._seq, self._cap)
 
     def write(self, data: np.ndarray, timestamps: np.ndarray) -> None:
         """Append a sample-major chunk (n, channels) with its n timestamps."""
         data = np.asarray(data)
         timestamps = np.asarray(timestamps, dtype=np.float64)
-        if data.ndim != 2 or data.shape[1] != self.channels:
+        shape = data.shape
+        if len(shape) != 2 or shape[1] != self._channels:
             raise ValueError(
-                f"ring buffer expects chunks of shape (n, {self.channels}), got {data.shape}"
+                f"ring buffer expects chunks of shape (n, {self._channels}), got {data.shape}"
             )
-        n = data.shape[0]
+        n = shape[0]
         if timestamps.shape != (n,):
             raise ValueError(f"{n} samples need {n} timestamps, got shape {timestamps.shape}")
         if n == 0:
             return
-        cap = self.capacity
-        skipped = max(0, n - cap)
-        data, timestamps = data[skipped:], timestamps[skipped:]
+        cap = self._cap
+        skipped = 0
+        if n > cap:  # only the newest `cap` samples can stay
+            skipped = n - cap
+            data, timestamps = data[skipped:], timestamps[skipped:]
         m = n - skipped
         with self._lock:
             start = (self._seq + skipped) % cap
             first = min(m, cap - start)
-            self._data[start : start + first] = data[:first]
+            self._put(start, data if first == m else data[:first])
             self._ts[start : start + first] = timestamps[:first]
             if first < m:
-                self._data[: m - first] = data[first:]
+                self._put(0, data[first:])
                 self._ts[: m - first] = timestamps[first:]
             self._seq += n
 
+    def _put(self, start: int, chunk: np.ndarray) -> None:
+        """Transpose a sample-major chunk into columns [start, start + len) of the ring."""
+        stop = start + chunk.shape[0]
+        channels = self._channels
+        if channels <= WRITE_BLOCK_CHANNELS:
+            self._data[:, start:stop] = chunk.T
+            return
+        for c in range(0, channels, WRITE_BLOCK_CHANNELS):
+            end = c + WRITE_BLOCK_CHANNELS
+            self._data[c:end, start:stop] = chunk[:, c:end].T
+
     def _copy_range(self, begin: int, end: int) -> tuple[np.ndarray, np.ndarray]:
-        """Copy samples [begin, end) by sequence number; the caller holds the lock."""
-        cap = self.capacity
+        """Copy samples [begin, end) by sequence number into one fresh (channels, n) array:
+        one slice copy, two when the range wraps; the caller holds the lock."""
+        cap = self._cap
         n = end - begin
-        data = np.empty((n, self.channels), dtype=self._data.dtype)
+        data = np.empty((self._channels, n), dtype=self._data.dtype)
         ts = np.empty(n, dtype=np.float64)
         start = begin % cap
-        first = min(n, cap - start)
-        data[:first] = self._data[start : start + first]
-        ts[:first] = self._ts[start : start + first]
-        if first < n:
-            data[first:] = self._data[: n - first]
-            ts[first:] = self._ts[: n - first]
+        if start + n <= cap:
+            data[...] = self._data[:, start : start + n]
+            ts[...] = self._ts[start : start + n]
+            return data, ts
+        first = cap - start
+        data[:, :first] = self._data[:, start:]
+        data[:, first:] = self._data[:, : n - first]
+        ts[:first] = self._ts[start:]
+        ts[first:] = self._ts[: n - first]
         return data, ts
 
     def window(self, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -103,9 +147,7 @@ class RingBuffer:
             raise ValueError(f"window length must be >= 0, got {n}")
         with self._lock:
             end = self._seq
-            begin = max(end - min(n, self.capacity), 0)
-            data, ts = self._copy_range(begin, end)
-        return np.ascontiguousarray(data.T), ts
+            return self._copy_range(max(end - min(n, self._cap), 0), end)
 
     def read_since(self, seq: int) -> ReadSince:
         """Samples written since cursor `seq`; a consumer that fell behind learns how many it lost."""
@@ -115,7 +157,7 @@ class RingBuffer:
             end = self._seq
             if seq > end:
                 raise ValueError(f"cursor {seq} is ahead of the {end} samples ever written")
-            oldest = max(0, end - self.capacity)
+            oldest = max(0, end - self._cap)
             lost = max(0, oldest - seq)
             data, ts = self._copy_range(seq + lost, end)
-        return ReadSince(np.ascontiguousarray(data.T), ts, end, lost)
+        return ReadSince(data, ts, end, lost)

@@ -150,3 +150,30 @@ def test_bad_arguments_are_refused_with_the_value():
         buffer.read_since(-1)
     with pytest.raises(ValueError, match="window length must be >= 0"):
         buffer.window(-1)
+
+
+@given(capacity=st.integers(1, 40), channels=st.integers(1, 4), first=st.integers(0, 90),
+       k=st.integers(0, 50), then=st.integers(1, 90), dtype=st.sampled_from(["f4", "f8", "i2"]))
+@settings(max_examples=80, deadline=None)
+def test_windows_and_reads_never_alias_the_buffer(capacity, channels, first, k, then, dtype):
+    """Whatever the wrap position, what a reader got stays as it was while the ring is written
+    on, and scribbling on it changes nothing the next reader sees."""
+    buffer = RingBuffer(capacity, channels, dtype)
+    buffer.write(*ramp(0, first, channels))
+    window, window_ts = buffer.window(k)
+    since = buffer.read_since(max(0, first - capacity))
+    kept = [a.copy() for a in (window, window_ts, since.data, since.timestamps)]
+    got = (window, window_ts, since.data, since.timestamps)
+    for a in got:
+        assert not any(np.shares_memory(a, b) for b in (buffer._data, buffer._ts))
+        assert a.flags.c_contiguous  # channels-first arrays ready for numpy and torch
+    buffer.write(*ramp(first, then, channels))  # the ring moves on over the same slots
+    for a, before in zip(got, kept):
+        assert np.array_equal(a, before)
+    for a in got:
+        a[...] = 7
+    total = first + then
+    n = min(k, capacity, total)
+    want, want_ts = ramp(total - n, n, channels)
+    data, ts = buffer.window(k)
+    assert np.array_equal(data, want.T.astype(dtype)) and np.array_equal(ts, want_ts)
