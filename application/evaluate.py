@@ -188,6 +188,7 @@ def evaluate(session: RecordedSession, pipeline: Pipeline,
     ticker = Ticker(pipeline.predict_hz, clock)
     labels = session.labels
     rows, waiting, last_input = [], 0, None
+    names, remap = tuple(labels.class_names), None
     while ticker.wait(stop):
         now = clock.now()
         if now > end:
@@ -209,10 +210,26 @@ def evaluate(session: RecordedSession, pipeline: Pipeline,
                     dict(prediction.values)
                 if sent is not None:
                     held[i] = sent
-            cue = int(labels.class_at(np.array([prediction.input_time]))[0])
+            if remap is None:
+                names, remap = _class_map(tuple(labels.class_names), tuple(prediction.values))
+            cue = remap(int(labels.class_at(np.array([prediction.input_time]))[0]))
             rows.append(Row(prediction, now, cue, _decision(prediction.values), tuple(held)))
             continue
         waiting += 1
-    cues = tuple((e.time, e.class_index) for e in labels.events if e.class_index != UNLABELED)
-    return Evaluation(tuple(labels.class_names), tuple(rows), cues, waiting,
+    if remap is None:
+        names, remap = _class_map(tuple(labels.class_names), ())
+    cues = tuple((e.time, remap(e.class_index)) for e in labels.events
+                 if remap(e.class_index) != UNLABELED)
+    return Evaluation(names, tuple(rows), cues, waiting,
                       tuple(getattr(o, "name", f"output{i}") for i, o in enumerate(pipeline.outputs)))
+
+
+def _class_map(cued: tuple[str, ...], predicted: tuple[str, ...]):
+    """Class names to report, and cue index -> decision index. When the prediction's names are
+    class names (a Model's output_names), cues map by name (a cued class the model does not
+    know, such as 'unmarked', counts as unlabelled); otherwise by position."""
+    if set(cued) & set(predicted):
+        index = {n: i for i, n in enumerate(predicted)}
+        table = [index.get(n, UNLABELED) for n in cued]
+        return predicted, lambda c: table[c] if 0 <= c < len(table) else UNLABELED
+    return cued, lambda c: c

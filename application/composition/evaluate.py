@@ -1,0 +1,108 @@
+"""`hexloop evaluate SESSION --setup SETUP --model MODEL`: closed-loop replay of a recording.
+
+Builds the setup's app (nothing starts: no thread, no LSL), loads the model into its pipeline,
+reads SESSION (a session folder or `.session.zip` through the setup's store, or zarr; or a lab's
+text export, read with the options of the setup's replay stream) and runs
+`hexloop.application.evaluate.evaluate` on it: the online path on a simulated clock, as fast as
+the CPU allows. Prints the report and saves the prediction stream beside the session as
+`<SESSION>.predictions.csv` (or `--out`). Exit 0, or 2 with what to fix.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+from hexloop.application.evaluate import evaluate
+from hexloop.domain.labels import LabelTrack
+from hexloop.domain.session import SessionMeta
+
+REPLAY_ONLY = {"recording", "stream", "speed", "loop", "name", "clock", "max_read_s"}
+
+
+@attrs.frozen
+class TextSession:
+    """A text recording as a RecordedSession of one stream."""
+
+    meta: SessionMeta
+    labels: LabelTrack
+    _data: np.ndarray  # (channels, n)
+    _ts: np.ndarray
+
+    def data(self, stream: str) -> tuple[np.ndarray, np.ndarray]:
+        self.meta.stream(stream)  # KeyError naming the streams it has
+        return self._data, self._ts
+
+
+def read_session(path: str, built, registry, streams: list[dict] = ()):
+    """The RecordedSession at `path`: a zarr session, or a text export for the first stream."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{path}: no such session folder or file")
+    if p.is_dir() or p.name.endswith(".zip"):
+        store = built.app.store
+        if store is None or not hasattr(store, "read"):
+            store = registry.load("store", "zarr")(p.parent)
+        return store.read(str(p))
+    from hexloop.adapters.replay import read_text_recording
+
+    first = streams[0] if streams else {}
+    options = {k: v for k, v in first.get("options", {}).items() if k not in REPLAY_ONLY} \
+        if first.get("source") == "replay" else {}
+    name = first.get("name", "emg")
+    rec = read_text_recording(p, name=name, **options)
+    info = attrs.evolve(rec.info, name=name)
+    meta = SessionMeta(p.stem, (info,), rec.labels.class_names)
+    return TextSession(meta, rec.labels, np.ascontiguousarray(rec.data.T), rec.timestamps)
+
+
+def cmd_evaluate(args) -> int:
+    from .build import build
+    from .labsetup import SetupInvalid, load_setup
+    from .registry import Registry
+
+    registry = Registry.from_entry_points()
+    try:
+        setup = load_setup(args.setup, registry)
+        built = build(setup, registry, headless=True)
+    except SetupInvalid as e:
+        print(e, file=sys.stderr)
+        return 2
+    if built.pipeline is None:
+        print("evaluate needs a [pipeline] (and a [model]) in the setup file", file=sys.stderr)
+        return 2
+    try:
+        built.pipeline.load_model(args.model)
+    except (OSError, ValueError, RuntimeError) as e:
+        print(f"cannot load the model {args.model}: {e}", file=sys.stderr)
+        return 2
+    try:
+        session = read_session(args.session, built, registry, setup.section("streams"))
+        result = evaluate(session, built.pipeline)
+    except (OSError, ValueError, KeyError, LookupError, RuntimeError) as e:
+        print(f"cannot evaluate {args.session}: {e}", file=sys.stderr)
+        return 2
+    print(result.text())
+    out = Path(args.out) if args.out else Path(str(Path(args.session)) + ".predictions.csv")
+    try:
+        result.save_csv(out)
+    except OSError as e:
+        print(f"could not save the predictions to {out}: {e}; use --out", file=sys.stderr)
+        return 2
+    print(f"predictions saved to {out}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    """The `evaluate` subcommand, for cli.parser()."""
+    ev = sub.add_parser("evaluate", help="replay a recorded session through the online path, "
+                                         "faster than real time",
+                        description=__doc__.split("\n\n")[1])
+    ev.add_argument("session", help="a session folder, .session.zip, or a text recording")
+    ev.add_argument("--setup", required=True, help="the setup file the session runs through")
+    ev.add_argument("--model", required=True, help="a saved model file")
+    ev.add_argument("--out", default=None, help="where to save the prediction stream (CSV)")
+    ev.set_defaults(fn=cmd_evaluate)
