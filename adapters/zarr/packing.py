@@ -19,6 +19,7 @@ from pathlib import Path
 
 import attrs
 
+from .container import Container
 from .layout import (
     LABELS_NAME,
     MANIFEST_NAME,
@@ -27,7 +28,6 @@ from .layout import (
     STATUS_RECORDING,
     STATUS_RECOVERED,
     ZIP_SUFFIX,
-    Container,
     SessionFormatError,
     decode_labels,
     decode_meta,

@@ -21,61 +21,21 @@ from hexloop.domain.session import SessionMeta
 from hexloop.domain.streams import StreamInfo
 from hexloop.domain.windowing import aligned_windows, labeled_windows
 
+from .container import Container, guarded_store
 from .layout import (
     LABELS_NAME,
     META_NAME,
     STATUS_RECORDING,
-    Container,
     SessionFormatError,
     StreamLayout,
     decode_labels,
     decode_meta,
 )
-from .limits import MAX_READ_BYTES, max_chunk_file_bytes, role_limit, zstd_content_size
+from .limits import MAX_READ_BYTES
 
 
 class ReadLimitError(SessionFormatError):
     """A read larger than limits.MAX_READ_BYTES; read the stream in pieces instead."""
-
-
-def _guarded_store(container: Container):
-    """The container's Zarr store, wrapped so that no chunk is read that is larger than its
-    array's chunk allows, announces a larger decoded size (zstd), or was altered since packing."""
-    from zarr.storage import WrapperStore
-
-    class GuardedStore(WrapperStore):
-        chunk_limits: dict[str, tuple[int, bool]] = {}  # array path: (chunk bytes, zstd)
-
-        def _size(self, key: str) -> int | None:
-            if container.is_zip:
-                return container._sizes.get(key)
-            try:
-                return os.stat(container.path / key).st_size
-            except OSError:
-                return None
-
-        async def get(self, key, prototype, byte_range=None):
-            if key in container.damaged_names:
-                raise SessionFormatError(
-                    f"{key} is not the file that was packed (its size or CRC-32 differs from the "
-                    "archive's manifest)")
-            array, _, _ = key.rpartition("/")
-            chunk = self.chunk_limits.get(array) if not key.endswith("zarr.json") else None
-            size = self._size(key)
-            limit = role_limit(key) if chunk is None else max_chunk_file_bytes(chunk[0])
-            if size is not None and limit is not None and size > limit:
-                raise SessionFormatError(
-                    f"{key} is {size} bytes, more than the {limit} bytes it may have")
-            buf = await self._store.get(key, prototype, byte_range)
-            if buf is not None and chunk is not None and chunk[1]:
-                announced = zstd_content_size(bytes(buf.as_numpy_array()[:18]))
-                if announced is None or announced > chunk[0]:
-                    raise SessionFormatError(
-                        f"{key} announces {announced} decoded bytes for a chunk of {chunk[0]}; "
-                        "it is damaged (or a decompression bomb)")
-            return buf
-
-    return GuardedStore(container.zarr_store())
 
 
 def _codec_names(array) -> list[str]:
@@ -139,7 +99,7 @@ class ZarrSession:
         self.problems += jump_problems
 
         self.problems += self._container.problems + self._container.folder_problems()
-        self._store = _guarded_store(self._container)
+        self._store = guarded_store(self._container)
         names = self._container.names()
         self._arrays = {}
         self._lengths: dict[str, int] = {}

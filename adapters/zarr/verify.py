@@ -18,7 +18,8 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from .layout import LABELS_NAME, STATUS_RECORDING, Container, SessionFormatError, decode_labels
+from .container import Container
+from .layout import LABELS_NAME, STATUS_RECORDING, SessionFormatError, decode_labels
 
 _READ_BLOCK = 4 * 2**20
 
