@@ -333,3 +333,18 @@ def test_a_folder_with_damage_of_its_own_still_packs_and_keeps_it_visible(tmp_pa
     archive = pack_folder(folder)  # the archive is a faithful copy: nothing more is lost
     report = verify_session(archive)
     assert [d.file for d in report.damaged] == ["streams/emg/data/c.4.0"]
+
+
+def test_recover_refuses_a_folder_whose_array_metadata_is_damaged_with_what_to_do(tmp_path):
+    folder = record(tmp_path, pack=False)
+    doc = json.loads((folder / "meta.json").read_text())
+    doc["status"] = "recording"
+    (folder / "meta.json").write_text(json.dumps(doc))
+    (folder / "streams/emg/data/zarr.json").write_text("{ not json")
+    with pytest.raises(SessionFormatError, match="'emg' cannot be opened.*inspect --verify"):
+        recover(folder)
+    assert folder.is_dir()
+    with open_session(folder) as session:  # the other stream still reads
+        assert session.data("force")[0].shape == (1, 11)
+        with pytest.raises(SessionFormatError, match="zarr.json cannot be read"):
+            session.data("emg")

@@ -184,20 +184,26 @@ def repair_folder(folder: str | os.PathLike, finalize: bool = True) -> dict:
     from .reading import whole_block_length
 
     names = container.names()
-    root = zarr.open_group(LocalStore(folder), mode="r+")
+    store = LocalStore(folder)
     samples = {}
     for layout in layouts:
-        try:
-            data = root[layout.data_path]
-            ts = root[layout.timestamps_path]
-        except KeyError:
-            samples[layout.info.name] = 0
+        paths = (layout.data_path, layout.timestamps_path)
+        if not all(f"{path}/zarr.json" in names for path in paths):
+            samples[layout.info.name] = 0  # killed before its arrays existed
             continue
-        length = whole_block_length(names, layout, data.shape[0], ts.shape[0])
-        if data.shape[0] != length:
-            data.resize((length, layout.info.channel_count))
-        if ts.shape[0] != length:
-            ts.resize((length,))
+        try:
+            data, ts = (zarr.open_array(store, path=path, mode="r+") for path in paths)
+            length = whole_block_length(names, layout, data.shape[0], ts.shape[0])
+            if data.shape[0] != length:
+                data.resize((length, layout.info.channel_count))
+            if ts.shape[0] != length:
+                ts.resize((length,))
+        except Exception as e:  # noqa: BLE001 - zarr's errors for damaged metadata vary
+            container.close()
+            raise SessionFormatError(
+                f"{folder}: the arrays of stream {layout.info.name!r} cannot be opened to trim "
+                f"them ({type(e).__name__}: {e}); nothing was changed in them; "
+                f"`hexloop inspect --verify {folder}` shows what is damaged") from e
         samples[layout.info.name] = length
 
     labels_raw = container.read(LABELS_NAME) or b""

@@ -7,6 +7,9 @@ block: each stream's length is the shortest run of blocks present in both `data`
 Every damaged read (a checksum that does not match, a truncated or undecodable block, a member
 of the archive that was altered) raises SessionFormatError naming the stream, the samples and
 the file; reads are bounded by limits.py.
+
+(Over 400 lines: the RecordedSession port, the research helpers and the damage reporting share
+the arrays, lengths and layouts they read, and splitting them would only pass those around.)
 """
 
 from __future__ import annotations
