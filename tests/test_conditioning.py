@@ -90,6 +90,10 @@ def test_stages_do_what_they_say():
     rms = build_chain([{"type": "rms", "window_ms": 2}], rate, 1)  # 2 samples
     np.testing.assert_allclose(rms.process(np.array([[3.0], [4.0], [0.0]]))[:, 0],
                                [np.sqrt(9 / 2), np.sqrt(25 / 2), np.sqrt(16 / 2)])
+    long = np.random.default_rng(3).standard_normal((50_000, 2)) * 100  # many ring wraps
+    direct = np.stack([np.sqrt(np.convolve(c ** 2, np.ones(37) / 37)[:len(c)]) for c in long.T], 1)
+    got = build_chain([{"type": "rms", "window_ms": 37}], rate, 2).process(long)
+    np.testing.assert_allclose(got, direct, rtol=1e-9)
 
 
 def test_the_band_pass_and_notch_remove_what_labs_filter_out():

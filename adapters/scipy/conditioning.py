@@ -19,8 +19,6 @@ from scipy import signal
 
 from hexloop.domain.conditioning import normalize_chain
 
-RMS_BLOCK = 1 << 16  # rows per cumulative sum: bounds its rounding on a long offline call
-
 
 def sos_for(spec: Mapping, rate: float) -> np.ndarray:
     """The second-order sections of one filter step (bandpass, highpass, lowpass, notch)."""
@@ -110,27 +108,46 @@ class _Rectify:
 
 
 class _MovingRms:
-    """sqrt of the mean square over the last `length` samples (zeros before the first)."""
+    """sqrt of the mean square over the last `length` samples (zeros before the first).
+
+    A running sum over a ring of the last `length` squares: each sample costs a few operations
+    whatever the window. The sum is recomputed exactly each time the ring wraps (at fixed
+    sample positions, so any chunking gives the same result), which keeps rounding from
+    accumulating over a long recording.
+    """
 
     def __init__(self, length: int, channels: int, rate: float):
         self.length = length
-        self._tail = np.zeros((length - 1, channels))
+        self._ring = np.zeros((length, channels))
+        self._sum = np.zeros(channels)
+        self._pos = 0
         self.group_delay_s = (length - 1) / 2.0 / rate
 
     def process(self, x: np.ndarray) -> np.ndarray:
-        if x.shape[0] > RMS_BLOCK:
-            return np.concatenate([self.process(x[i:i + RMS_BLOCK])
-                                   for i in range(0, x.shape[0], RMS_BLOCK)])
-        squares = np.concatenate([self._tail, x * x])
-        sums = np.cumsum(squares, axis=0)
-        sums = np.concatenate([np.zeros((1, x.shape[1])), sums])
-        mean = (sums[self.length:] - sums[:-self.length]) / self.length
-        if self.length > 1:
-            self._tail = squares[-(self.length - 1):]
-        return np.sqrt(np.maximum(mean, 0.0))
+        out = np.empty_like(x)
+        done = 0
+        while done < x.shape[0]:
+            m = min(x.shape[0] - done, self.length - self._pos)
+            squares = x[done:done + m] ** 2
+            ring = self._ring[self._pos:self._pos + m]
+            sums = np.cumsum(squares - ring, axis=0)
+            sums += self._sum
+            ring[...] = squares
+            out[done:done + m] = sums
+            self._sum = sums[-1].copy()
+            self._pos += m
+            if self._pos == self.length:
+                self._pos = 0
+                self._sum = self._ring.sum(axis=0)
+            done += m
+        out /= self.length
+        np.maximum(out, 0.0, out=out)
+        return np.sqrt(out, out=out)
 
     def reset(self) -> None:
-        self._tail[...] = 0.0
+        self._ring[...] = 0.0
+        self._sum[...] = 0.0
+        self._pos = 0
 
 
 class ScipyConditioner:
