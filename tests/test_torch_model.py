@@ -14,6 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hexloop.adapters.torch import TorchClassifier, TorchRegressor  # noqa: E402
+from hexloop.adapters.torch.model import training_threads  # noqa: E402
 from hexloop.domain.features import emg_features  # noqa: E402
 from hexloop.domain.pipeline import TrainingCancelled, TrainingData, TrainingJob  # noqa: E402
 from hexloop.domain.simulation import EmgSimulator  # noqa: E402
@@ -210,13 +211,24 @@ def test_cancel_from_another_thread_stops_and_keeps_previous_model(mlp_classifie
     np.testing.assert_array_equal(model.predict(data.x[0]), before)
 
 
-def test_threads_option_sets_torch_threads():
-    previous = torch.get_num_threads()
+@pytest.mark.parametrize("threads", [1, None])
+def test_fit_limits_torch_threads_and_gil_switching_then_restores_them(threads):
+    """Training must not starve acquisition (#13): while fit runs, torch uses `threads` (by
+    default every core but one) and the GIL changes hands every millisecond; afterwards the
+    process settings are as they were."""
+    previous, switch = torch.get_num_threads(), sys.getswitchinterval()
+    seen = []
+    job = TrainingJob(on_progress=lambda p: seen.append(
+        (torch.get_num_threads(), sys.getswitchinterval())))
+    torch.set_num_threads(2)
     try:
-        fitted(TorchClassifier(epochs=1, threads=1), feature_data(60))
-        assert torch.get_num_threads() == 1
+        TorchClassifier(epochs=2, threads=threads).fit(feature_data(60), job)
+        assert torch.get_num_threads() == 2
+        assert sys.getswitchinterval() == switch
     finally:
         torch.set_num_threads(previous)
+    want = threads if threads is not None else training_threads()
+    assert seen and all(t == want and s <= 0.001 for t, s in seen)
 
 
 # --- bad input gets a clear error ------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import os
+import sys
 import zipfile
 import zlib
 from os import PathLike
@@ -55,9 +56,29 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return resolved
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, which containers narrow), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def default_threads() -> int:
     """Half the CPU cores (at least one), leaving the rest to acquisition and prediction."""
-    return max(1, (os.cpu_count() or 2) // 2)
+    return max(1, usable_cores() // 2)
+
+
+def training_threads() -> int:
+    """Torch threads while fitting: every core but one, which stays free for the acquisition
+    and predict threads (on two cores, one thread)."""
+    return max(1, usable_cores() - 1)
+
+
+#: While fitting, the interpreter hands the GIL to a waiting thread after this long instead of
+#: its default 5 ms: the training loop holds the GIL between torch calls, and a waiting
+#: acquisition or predict thread would otherwise wait up to 5 ms each time it wakes.
+TRAINING_SWITCH_INTERVAL_S = 0.001
 
 
 @attrs.frozen(eq=False)
@@ -134,8 +155,19 @@ class _TorchModel:
         return dict(fitted.training) if fitted is not None else {}
 
     def fit(self, data: TrainingData, job: TrainingJob) -> None:
+        """Train (on the calling thread) with `threads` torch threads, default every core but
+        one, and a shorter GIL switch interval; both are restored when fit returns."""
         job.raise_if_cancelled()
-        self._apply_threads()
+        threads, switch = torch.get_num_threads(), sys.getswitchinterval()
+        torch.set_num_threads(self.threads if self.threads is not None else training_threads())
+        sys.setswitchinterval(min(switch, TRAINING_SWITCH_INTERVAL_S))
+        try:
+            self._fit(data, job)
+        finally:
+            sys.setswitchinterval(switch)
+            torch.set_num_threads(threads)
+
+    def _fit(self, data: TrainingData, job: TrainingJob) -> None:
         x, y = self._check_data(data)
         train, val = self._split(y)
         spec = NetworkSpec(self._kind, self.architecture, x.shape[1:], len(data.names),
@@ -428,8 +460,8 @@ class TorchClassifier(_TorchModel):
     `architecture="mlp"` takes any feature array per window (flattened); `"cnn1d"` takes raw
     windows (channels, samples). Classes are weighted by their inverse frequency, so a
     dominant rest class does not drown the rest. Training is repeatable for a given `seed`
-    on the CPU. `threads` (default: half the cores) is applied with `torch.set_num_threads`
-    when fitting or loading, and is process-wide.
+    on the CPU. `threads` is applied with `torch.set_num_threads`: while fitting (default:
+    every core but one, restored afterwards) and from loading on (default: half the cores).
     """
 
     _kind = "classifier"
