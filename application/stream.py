@@ -31,6 +31,11 @@ from .log import Log
 #: Ring buffer size for streams without a nominal rate (irregular), in samples per second.
 IRREGULAR_CAPACITY_HZ = 100.0
 
+#: Longest pause of the acquisition thread after a read that brought nothing: a sample that
+#: arrives just after it began waits this long, so it adds up to this much latency to the
+#: loop (5 ms before #13; `hexloop bench` row acquisition.idle_wait measures both).
+MAX_IDLE_WAIT_S = 0.001
+
 
 class _OwnerContext(Protocol):
     log: Log
@@ -90,6 +95,8 @@ class Stream:
     once as a warning. A source whose geometry cannot be taken shows `StreamStatus.REFUSED`
     with the reason in `health.error` until it connects with an acceptable geometry.
     """
+
+    max_idle_wait_s = MAX_IDLE_WAIT_S  # per stream: set before start() to trade latency for CPU
 
     def __init__(
         self,
@@ -342,7 +349,7 @@ class Stream:
         info, buffer, decimator, clock = self.info, self.buffer, self._decimator, self._clock
         poll_labels = getattr(self.source, "poll_labels", None)
         rate = info.sampling_rate
-        idle = 0.001 if rate == 0 else min(0.005, max(0.0005, 8.0 / rate))
+        idle = min(self.max_idle_wait_s, 0.001 if rate == 0 else max(0.0005, 8.0 / rate))
         while not self._stop.is_set():
             data, ts = self.source.read()
             if len(ts) == 0:
