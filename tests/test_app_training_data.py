@@ -5,7 +5,8 @@ import pytest
 
 from hexloop.adapters.fakes import FakeStore
 from hexloop.application import App, Pipeline, Stream
-from hexloop.application.composition.build import make_extract, resolve_features
+from hexloop.application.composition.build import make_extract
+from hexloop.application.composition.featurespec import resolve_features
 from hexloop.domain.labels import LabelEvent
 from hexloop.domain.session import SessionMeta
 from hexloop.domain.streams import StreamInfo

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -13,10 +12,9 @@ import numpy as np
 
 from hexloop.application import App, HeadlessRenderer, Output, Pipeline, Stream
 
-from .featurespec import RAW, features_target
+from .featurespec import RAW, resolve_features
 from .labsetup import LabSetup, SetupInvalid, SetupProblem
 from .registry import Registry
-from .setupbounds import show
 
 
 @attrs.define
@@ -25,24 +23,6 @@ class Built:
     renderer: Any
     pipeline: Pipeline | None
     model_factory: Callable[[], Any] | None
-
-
-def resolve_features(spec: str) -> Callable[[np.ndarray], np.ndarray] | str:
-    """A feature function by name in hexloop.domain.features, "package.module:function", or
-    "raw" (no features: the window itself)."""
-    if spec == RAW:
-        return RAW
-    module, attr = features_target(spec)
-    try:
-        fn = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError) as e:
-        raise LookupError(
-            f"feature function {show(spec)} not found ({e}); use a name from hexloop.domain.features "
-            "such as 'emg_features', 'package.module:function', or 'raw'"
-        ) from None
-    if not callable(fn):
-        raise LookupError(f"feature function {show(spec)} is not callable")
-    return fn
 
 
 def make_extract(features: Callable[[np.ndarray], np.ndarray] | str, streams: list[str]):

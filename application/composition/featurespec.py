@@ -3,7 +3,11 @@ importing (hexloop run) or by reading the module's source without running it (he
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Callable
+
+import numpy as np
 
 from . import resolve
 from .setupbounds import show
@@ -21,6 +25,24 @@ def features_target(spec: str) -> tuple[str, str]:
     return FEATURES_MODULE, spec
 
 
+def resolve_features(spec: str) -> Callable[[np.ndarray], np.ndarray] | str:
+    """A feature function by name in hexloop.domain.features, "package.module:function", or
+    "raw" (no features: the window itself)."""
+    if spec == RAW:
+        return RAW
+    module, attr = features_target(spec)
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise LookupError(
+            f"feature function {show(spec)} not found ({e}); use a name from hexloop.domain.features "
+            "such as 'emg_features', 'package.module:function', or 'raw'"
+        ) from None
+    if not callable(fn):
+        raise LookupError(f"feature function {show(spec)} is not callable")
+    return fn
+
+
 def features_problem(spec: str, imports: bool) -> str | None:
     """What is wrong with `features = spec`, found by importing (run) or by reading the module's
     source without running it (check); None when it is fine or cannot be told statically."""
@@ -35,8 +57,6 @@ def features_problem(spec: str, imports: bool) -> str | None:
         return (f"{show(module)} is a standard-library module: no feature function lives there "
                 f"(and 'os:system' would run a shell); {advice}")
     if imports:
-        from .build import resolve_features  # build imports this module
-
         try:
             resolve_features(spec)
         except LookupError as e:
