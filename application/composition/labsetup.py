@@ -9,6 +9,14 @@ imports nothing: adapters are looked up by entry-point name, their modules found
 functions found by reading their module's source (featurespec.py).
 
 A setup file is trusted like code: `hexloop run` imports the modules its feature functions name.
+
+Why not cattrs: the sections are never structured into classes. They stay the plain tables the
+file holds and go, as keyword arguments, to adapter constructors that are ordinary classes of any
+package, so what needs checking is a table against a small schema plus bounds, and adapter
+options against a constructor's signature (loaded in run, read from source in check). cattrs
+structures into attrs classes and would check neither the signatures nor the bounds, and it would
+be a new dependency of the core install, where `hexloop check` must work with numpy and attrs
+alone. `SCHEMA` and setupbounds.py keep every key's rule in one table instead.
 """
 
 from __future__ import annotations
