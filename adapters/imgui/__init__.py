@@ -3,13 +3,9 @@
 Needs the optional `imgui_bundle` package: `pip install "hexloop[gui]"`.
 """
 
-try:
-    import imgui_bundle  # noqa: F401
-except ImportError as e:  # pragma: no cover - exercised in environments without imgui_bundle
-    raise ImportError(
-        'hexloop.adapters.imgui needs imgui-bundle, which is not installed; install it with '
-        'pip install "hexloop[gui]"'
-    ) from e
+from hexloop.adapters._optional import optional
+
+optional("imgui_bundle", extra="gui", purpose="hexloop.adapters.imgui")
 
 from . import panels
 from .renderer import (

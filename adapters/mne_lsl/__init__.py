@@ -3,6 +3,10 @@
 Same behaviour and options as hexloop.adapters.pylsl, proven by the same contract checks.
 """
 
+from hexloop.adapters._optional import optional
+
+optional("mne_lsl", extra="lsl", purpose="hexloop.adapters.mne_lsl")
+
 from hexloop.adapters.lsl_common import SourceStats, StreamListing, StreamRefused, list_streams_with
 
 from .binding import MneLslBinding

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hexloop.adapters._optional import optional
 from hexloop.adapters.subprocess.lifecycle import BridgeExitError, ChildLifecycle, report
 from hexloop.domain.bridges import BridgeExit, bridge_name_problem
 from hexloop.domain.pacing import MonotonicClock, Ticker
@@ -441,11 +442,10 @@ def main(argv: list[str] | None = None) -> int:
         size=(args.width, args.height) if args.width else None)
     recorder.lifecycle.install()  # before the slow imports: a stop request is never lost
     try:
-        import cv2  # noqa: F401
-        import pylsl  # noqa: F401
-        import zarr  # noqa: F401
+        for module in ("cv2", "pylsl", "zarr"):
+            optional(module, extra="video", purpose="the webcam bridge")
     except ImportError as e:
-        report(args.name, f"{e}: install it with pip install \"hexloop[video]\"")
+        report(args.name, str(e))
         return int(BridgeExit.MISSING_DEPENDENCY)
     if recorder.lifecycle.should_stop():
         return int(BridgeExit.OK)

@@ -8,6 +8,10 @@
 Network settings (loopback-only for one machine, lab configs) are in docs/lsl.md.
 """
 
+from hexloop.adapters._optional import optional
+
+optional("pylsl", extra="lsl", purpose="hexloop.adapters.pylsl")
+
 from hexloop.adapters.lsl_common import SourceStats, StreamListing, StreamRefused, list_streams_with
 
 from .binding import PylslBinding

@@ -5,6 +5,10 @@ Needs the `filters` extra (scipy). `build_chain` is the ConditionerFactory the a
 through the entry point ``conditioner.scipy``.
 """
 
+from hexloop.adapters._optional import optional
+
+optional("scipy", extra="filters", purpose="hexloop.adapters.scipy")
+
 from .conditioning import ScipyConditioner, build_chain, sos_for
 
 __all__ = ["ScipyConditioner", "build_chain", "sos_for"]

@@ -3,13 +3,9 @@
 Needs the optional `torch` package: `pip install "hexloop[torch]"`.
 """
 
-try:
-    import torch  # noqa: F401
-except ImportError as e:  # pragma: no cover - exercised in environments without torch
-    raise ImportError(
-        'hexloop.adapters.torch needs PyTorch, which is not installed; install it with '
-        'pip install "hexloop[torch]"'
-    ) from e
+from hexloop.adapters._optional import optional
+
+optional("torch", extra="torch", purpose="hexloop.adapters.torch")
 
 from .model import TorchClassifier, TorchRegressor, resolve_device
 

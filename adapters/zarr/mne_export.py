@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from hexloop.adapters._optional import optional
+
 _VOLT_SCALE = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6, "nv": 1e-9}
 _MNE_TYPES = {"eeg": "eeg", "emg": "emg", "ecg": "ecg", "eog": "eog", "seeg": "seeg",
               "ecog": "ecog", "resp": "resp", "bio": "bio", "stim": "stim", "misc": "misc"}
@@ -31,7 +33,7 @@ def _unique(names: Sequence[str]) -> list[str]:
 
 def session_to_mne(session, streams: Sequence[str] | None = None) -> dict:
     """RawArrays by stream name. Irregular-rate streams are skipped with a warning unless named."""
-    import mne
+    mne = optional("mne", extra="zarr", purpose="exporting to MNE")
 
     names = list(session.stream_names if streams is None else streams)
     out = {}

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hexloop.adapters._optional import optional
 from hexloop.domain.labels import LabelEvent
 from hexloop.domain.session import SessionMeta, SessionSummary
 
@@ -87,11 +88,7 @@ class ZarrStore:
             raise ValueError(f"durability must be one of {DURABILITIES}, got {durability!r}")
         if max_backlog_bytes < 0:
             raise ValueError(f"max_backlog_bytes must be >= 0, got {max_backlog_bytes}")
-        try:
-            import zarr  # noqa: F401
-        except ImportError as e:
-            raise ImportError(
-                "ZarrStore needs the zarr extra: pip install 'hexloop[zarr]'") from e
+        optional("zarr", extra="zarr", purpose="ZarrStore")
         self.base_dir = Path(base_dir)
         self.chunk_seconds = float(chunk_seconds)
         self.compression = compression

@@ -18,6 +18,13 @@ def use_loopback_lsl() -> str:
     return os.environ["LSLAPICFG"]
 
 
+def _needs(module: str, extra: str, purpose: str) -> None:
+    """Raise an ImportError naming the extra to install when `module` is missing."""
+    from hexloop.adapters._optional import optional
+
+    optional(module, extra=extra, purpose=purpose)
+
+
 def _registry():
     from .registry import Registry
 
@@ -103,8 +110,8 @@ def cmd_demo(args) -> int:
 def cmd_streams(args) -> int:
     try:
         from hexloop.adapters.pylsl import list_streams
-    except ImportError:
-        print('listing LSL streams needs pylsl: pip install "hexloop[lsl]"', file=sys.stderr)
+    except ImportError as e:  # the adapter's message names the extra (adapters/_optional.py)
+        print(f"listing LSL streams: {e}", file=sys.stderr)
         return 2
     streams = list_streams(timeout=args.timeout)
     if not streams:
@@ -122,8 +129,8 @@ def cmd_simulate(args) -> int:
         use_loopback_lsl()
     try:
         from hexloop.adapters.pylsl import run_simulator
-    except ImportError:
-        print('the simulated LSL device needs pylsl: pip install "hexloop[lsl]"', file=sys.stderr)
+    except ImportError as e:
+        print(f"the simulated LSL device: {e}", file=sys.stderr)
         return 2
     print(f"publishing {args.name!r}: {args.channels} ch at {args.rate:g} Hz "
           f"(LSLAPICFG={os.environ.get('LSLAPICFG', 'liblsl default')}); Ctrl-C to stop")
@@ -152,9 +159,10 @@ def cmd_adapters(args) -> int:
 
 def cmd_inspect(args) -> int:
     try:
+        _needs("zarr", "zarr", "reading sessions")
         from hexloop.adapters.zarr import inspect_text, verify_session
-    except ImportError:
-        print('reading sessions needs zarr: pip install "hexloop[zarr]"', file=sys.stderr)
+    except ImportError as e:
+        print(e, file=sys.stderr)
         return 2
     try:
         if getattr(args, "verify", False):
@@ -170,9 +178,10 @@ def cmd_inspect(args) -> int:
 
 def cmd_recover(args) -> int:
     try:
+        _needs("zarr", "zarr", "recovering sessions")
         from hexloop.adapters.zarr import recover_session
-    except ImportError:
-        print('recovering sessions needs zarr: pip install "hexloop[zarr]"', file=sys.stderr)
+    except ImportError as e:
+        print(e, file=sys.stderr)
         return 2
     try:
         result = recover_session(args.path,

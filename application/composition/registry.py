@@ -64,8 +64,10 @@ class AdapterEntry:
         return []
 
     def install_hint(self) -> str:
-        if self.extra is not None:
-            return f'pip install "hexloop[{self.extra}]"'
+        if self.extra is not None:  # imported here: `hexloop check` imports no adapter package
+            from hexloop.adapters._optional import install_hint
+
+            return install_hint(self.extra, self.module)
         return f"install or repair the package {self.distribution!r} that provides it"
 
     def problem(self) -> str | None:
