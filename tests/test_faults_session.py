@@ -119,16 +119,31 @@ def test_a_truncated_block_and_a_damaged_label_member_are_reported(tmp_path):
 
 # -- item 8: zip bombs and absurd sizes are refused before any work -------------------------------
 
-def test_a_deflated_member_expanding_to_a_gigabyte_is_refused_without_inflating_it(tmp_path):
-    archive = record(tmp_path)
-    bomb = tmp_path / "bomb.session.zip"
-    shutil.copy(archive, bomb)
-    with zipfile.ZipFile(bomb, "a", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        with z.open("streams/emg/bomb.bin", "w", force_zip64=True) as member:
-            zeros = bytes(2**24)
-            for _ in range(64):  # 1 GiB of zeros in about 1 MB
-                member.write(zeros)
+def add_deflate_bomb(archive: Path, name: str, gib: int) -> None:
+    """Append a deflated member that inflates to `gib` GiB of zeros (its deflate stream repeats
+    one fully flushed piece, so building it costs milliseconds, not gigabytes)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    piece = compressor.compress(bytes(2**22)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    stream = piece * (256 * gib) + compressor.flush()
+    with zipfile.ZipFile(archive, "a") as z:
+        z.writestr(zipfile.ZipInfo(name), stream)  # stored, then relabelled below
+        local = z.getinfo(name).header_offset
+    raw = bytearray(archive.read_bytes())
+    central = raw.rindex(name.encode()) - 46
+    for header, method_at, size_at in ((local, 8, 22), (central, 10, 24)):
+        raw[header + method_at:header + method_at + 2] = zipfile.ZIP_DEFLATED.to_bytes(2, "little")
+        raw[header + size_at:header + size_at + 4] = (gib * 2**30).to_bytes(4, "little")
+    archive.write_bytes(bytes(raw))
+    assert zlib.decompressobj(-15).decompress(stream, 2**20) == bytes(2**20)
+
+
+def test_a_deflated_member_expanding_to_gigabytes_is_refused_without_inflating_it(tmp_path):
+    bomb, block = tmp_path / "bomb.session.zip", "streams/emg/timestamps/c.0"
+    rewrite(record(tmp_path), bomb, lambda name, data: None if name == block else data)
+    add_deflate_bomb(bomb, block, gib=3)  # the first block inspect reads
     assert bomb.stat().st_size < 8 * 2**20
+    with zipfile.ZipFile(bomb) as z:
+        assert z.getinfo(block).file_size == 3 * 2**30
     tracemalloc.start()
     try:
         for attempt in (open_session, recover, inspect_text):
