@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from hexloop.domain.conditioning import describe_chain, normalize_chain
-from hexloop.domain.streams import StreamInfo
+from hexloop.domain.streams import GeometryError, StreamInfo
 from hexloop.ports.conditioner import Conditioner, ConditionerFactory, load_factory
 
 #: What a conditioned ring buffer holds: float32 halves the memory of float64 at 408 x 10240
@@ -28,6 +28,11 @@ from hexloop.ports.conditioner import Conditioner, ConditionerFactory, load_fact
 CONDITIONED_DTYPE = np.dtype(np.float32)
 #: SessionMeta.extras key under which each conditioned stream's chain is recorded.
 EXTRAS_KEY = "conditioning"
+
+
+class ConditioningRefused(GeometryError):
+    """A stream's chain cannot run on the stream as it connected (its rate, or no scipy): the
+    stream shows as refused with this message until it connects with a rate that fits."""
 
 
 class StreamConditioning:
@@ -46,11 +51,14 @@ class StreamConditioning:
         return bool(self.specs)
 
     def build(self, info: StreamInfo) -> None:
-        """Make the conditioner for this stream's rate and channels (ValueError naming the key
-        when the rate cannot take the chain; ConditionerUnavailable without scipy)."""
-        self.chain = normalize_chain(self.specs, info.sampling_rate, self.where)
-        factory = self._factory or load_factory()
-        self.conditioner = factory(self.chain, info.sampling_rate, info.channel_count)
+        """Make the conditioner for this stream's rate and channels; ConditioningRefused naming
+        the key when the rate cannot take the chain, or when no conditioner can be loaded."""
+        try:
+            self.chain = normalize_chain(self.specs, info.sampling_rate, self.where)
+            factory = self._factory or load_factory()
+            self.conditioner = factory(self.chain, info.sampling_rate, info.channel_count)
+        except (ValueError, LookupError) as e:
+            raise ConditioningRefused(f"stream {info.name!r} cannot be conditioned: {e}") from e
         self.rate = info.sampling_rate
 
     def reset(self) -> None:
@@ -78,3 +86,24 @@ def condition_recording(data: np.ndarray, specs: Sequence[Mapping], rate: float,
     conditioner = (factory or load_factory())(chain, rate, data.shape[0])
     out = conditioner.process(np.ascontiguousarray(np.asarray(data).T))
     return np.ascontiguousarray(np.asarray(out, dtype=CONDITIONED_DTYPE).T)
+
+
+def conditioned_data(stream: Any, session: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A recorded stream (data (channels, n), timestamps) through `stream`'s own chain, if it
+    has one: what training and evaluate cut windows from."""
+    data, ts = session.data(stream.name)
+    conditioning = getattr(stream, "conditioning", None)
+    if conditioning:
+        rate = session.meta.stream(stream.name).sampling_rate
+        data = condition_recording(data, conditioning.specs, rate, conditioning._factory)
+    return data, ts
+
+
+def conditioning_extras(streams: Any, extras: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A session's extras with each conditioned stream's chain under EXTRAS_KEY."""
+    out = dict(extras or {})
+    chains = {s.name: s.conditioning.describe() for s in streams
+              if getattr(s, "conditioning", None)}
+    if chains:
+        out[EXTRAS_KEY] = chains
+    return out

@@ -28,7 +28,7 @@ from hexloop.domain.pacing import Ticker
 from hexloop.domain.pipeline import Prediction
 from hexloop.domain.postprocess import CLASS, OutputStages
 
-from .conditioning import condition_recording
+from .conditioning import conditioned_data
 
 if TYPE_CHECKING:
     from hexloop.ports.store import RecordedSession
@@ -169,11 +169,7 @@ def evaluate(session: RecordedSession, pipeline: Pipeline,
     streams = []
     for s in pipeline.streams:
         info = session.meta.stream(s.name)
-        data, ts = session.data(s.name)
-        conditioning = getattr(s, "conditioning", None)
-        if conditioning:
-            data = condition_recording(data, conditioning.specs, info.sampling_rate,
-                                       getattr(conditioning, "_factory", None))
+        data, ts = conditioned_data(s, session)  # the stream's own chain, as training uses it
         rate = info.sampling_rate or 100.0  # Stream.window_samples' rule for irregular streams
         length = max(1, round(s.window_ms * rate / 1000.0))
         streams.append((s.name, data, np.asarray(ts, dtype=np.float64), length))

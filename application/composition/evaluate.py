@@ -16,7 +16,6 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from hexloop.application.evaluate import evaluate
 from hexloop.domain.labels import LabelTrack
 from hexloop.domain.session import SessionMeta
 
@@ -60,6 +59,8 @@ def read_session(path: str, built, registry, streams: list[dict] = ()):
 
 
 def cmd_evaluate(args) -> int:
+    from hexloop.application.evaluate import evaluate
+
     from .build import build
     from .labsetup import SetupInvalid, load_setup
     from .registry import Registry
