@@ -6,18 +6,17 @@ text export, read with the options of the setup's replay stream) and runs
 `hexloop.application.evaluate.evaluate` on it: the online path on a simulated clock, as fast as
 the CPU allows. Prints the report and saves the prediction stream beside the session as
 `<SESSION>.predictions.csv` (or `--out`). Exit 0, or 2 with what to fix.
+
+The application is imported only when the command runs (the parser is built for every command).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import attrs
-import numpy as np
-
-from hexloop.domain.labels import LabelTrack
-from hexloop.domain.session import SessionMeta
 
 REPLAY_ONLY = {"recording", "stream", "speed", "loop", "name", "clock", "max_read_s"}
 
@@ -26,12 +25,12 @@ REPLAY_ONLY = {"recording", "stream", "speed", "loop", "name", "clock", "max_rea
 class TextSession:
     """A text recording as a RecordedSession of one stream."""
 
-    meta: SessionMeta
-    labels: LabelTrack
-    _data: np.ndarray  # (channels, n)
-    _ts: np.ndarray
+    meta: Any  # SessionMeta
+    labels: Any  # LabelTrack
+    _data: Any  # (channels, n) array
+    _ts: Any
 
-    def data(self, stream: str) -> tuple[np.ndarray, np.ndarray]:
+    def data(self, stream: str) -> tuple[Any, Any]:
         self.meta.stream(stream)  # KeyError naming the streams it has
         return self._data, self._ts
 
@@ -46,7 +45,10 @@ def read_session(path: str, built, registry, streams: list[dict] = ()):
         if store is None or not hasattr(store, "read"):
             store = registry.load("store", "zarr")(p.parent)
         return store.read(str(p))
+    import numpy as np
+
     from hexloop.adapters.replay import read_text_recording
+    from hexloop.domain.session import SessionMeta
 
     first = streams[0] if streams else {}
     options = {k: v for k, v in first.get("options", {}).items() if k not in REPLAY_ONLY} \
