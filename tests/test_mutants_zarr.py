@@ -4,12 +4,20 @@ Each test states the behaviour the surviving mutant broke without any other test
 """
 
 import datetime as dt
+import json
+import os
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("zarr")
 
+from hexloop.adapters.zarr import ZarrStore  # noqa: E402
 from hexloop.adapters.zarr.layout import session_folder_name  # noqa: E402
+from hexloop.adapters.zarr.packing import repair_folder  # noqa: E402
+from hexloop.domain.session import SessionMeta  # noqa: E402
+from hexloop.domain.streams import StreamInfo  # noqa: E402
 
 
 def test_the_session_folder_name_keeps_at_most_40_safe_characters_of_the_slug():
@@ -21,3 +29,28 @@ def test_the_session_folder_name_keeps_at_most_40_safe_characters_of_the_slug():
     slug = "p01_right_arm_" + "x" * (40 - len("p01_right_arm_"))
     assert name == f"20250301T101502Z_{slug}_3fa2c1d0"
     assert session_folder_name(created, "../", "3fa2c1d0") == "20250301T101502Z_session_3fa2c1d0"
+
+
+def _closed_folder(base: Path) -> Path:
+    session = ZarrStore(base, chunk_seconds=0.1).open_session(
+        SessionMeta("mutants", [StreamInfo("emg", 2, 100.0)], class_names=("rest",)))
+    session.append("emg", np.zeros((30, 2), np.float32), 50.0 + np.arange(30) / 100.0)
+    return Path(session.close(pack=False).location)
+
+
+def test_a_recovered_session_ends_at_its_newest_file_not_at_its_meta_json(tmp_path):
+    # Survivor: the loop over the session's files in repair_folder replaced by an empty one, so
+    # a crashed session's end time became meta.json's (written when recording started).
+    folder = _closed_folder(tmp_path)
+    meta = folder / "meta.json"
+    doc = json.loads(meta.read_text())
+    doc["status"] = "recording"  # what a crash leaves
+    meta.write_text(json.dumps(doc))
+    started, last_block = 1_700_000_000, 1_700_000_600
+    for path in folder.rglob("*"):
+        os.utime(path, (started, started))
+    newest = next(p for p in sorted(folder.rglob("*")) if p.is_file() and p != meta)
+    os.utime(newest, (last_block, last_block))
+    repaired = repair_folder(folder)
+    assert repaired["status"] == "recovered"
+    assert repaired["ended"] == dt.datetime.fromtimestamp(last_block, dt.UTC).isoformat()
