@@ -115,3 +115,21 @@ def test_an_unreadable_archive_is_reported_not_raised(tmp_path, capsys):
     code, out = run_verify(junk, capsys)
     assert code == 1 and "neither a session folder nor a readable" in out
     assert main(["inspect", "--verify", str(tmp_path / "absent")]) == 2
+
+
+def test_sessions_recorded_before_block_checksums_still_read_and_verify(tmp_path):
+    folder = record(tmp_path, pack=False)
+    for array in ("data", "timestamps"):  # as hexloop wrote them before the crc32c codec
+        meta = folder / "streams/emg" / array / "zarr.json"
+        doc = json.loads(meta.read_text())
+        doc["codecs"] = [c for c in doc["codecs"] if c["name"] != "crc32c"]
+        meta.write_text(json.dumps(doc))
+        for chunk in meta.parent.glob("c.*"):
+            chunk.write_bytes(chunk.read_bytes()[:-4])
+    report = verify_session(folder)
+    assert report.ok and report.samples == {"emg": 45}
+    assert any("no block checksums" in note for note in report.notes)
+    from hexloop.adapters.zarr import open_session
+
+    with open_session(folder) as session:
+        assert np.array_equal(session.data("emg")[0].T.ravel(), np.arange(90, dtype=np.float32))
