@@ -185,6 +185,8 @@ def collect(db: Path) -> dict:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
+    # "other": cosmic-ray could not build or run the mutant (its ExceptionReplacer fails on
+    # `except (a.B, C)`, for one); such a mutant is neither killed nor survived.
     counts = {"mutants": 0, "killed": 0, "survived": 0, "timeout": 0, "skipped": 0, "other": 0}
     survivors = []
     with use_db(str(db), WorkDB.Mode.open) as wdb:
@@ -218,15 +220,16 @@ def collect(db: Path) -> dict:
 def report(results: list[dict]) -> str:
     """A markdown report: one table row per module, then each survivor's diff."""
     lines = [
-        "| module | mutants | killed | survived | (timeouts) |",
-        "| --- | --- | --- | --- | --- |",
+        "| module | mutants run | killed (by timeout) | survived | not run | tool error |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['module']} | - | - | - | {r['error']} |")
+            lines.append(f"| {r['module']} | - | - | - | - | {r['error']} |")
         else:
             lines.append(
-                f"| {r['module']} | {r['mutants']} | {r['killed']} | {r['survived']} | {r['timeout']} |"
+                f"| {r['module']} | {r['mutants']} | {r['killed']} ({r['timeout']}) | "
+                f"{r['survived']} | {r['pending']} | {r['other']} |"
             )
     for r in results:
         for s in r.get("survivors", ()):
