@@ -1,4 +1,5 @@
-"""The `hexloop` command line: run, check, demo, streams, simulate, adapters, inspect, recover."""
+"""The `hexloop` command line: run, check, demo, streams, simulate, adapters, inspect, recover,
+bench."""
 
 from __future__ import annotations
 
@@ -193,6 +194,13 @@ def cmd_recover(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    use_loopback_lsl()
+    from .bench import main as bench_main
+
+    return bench_main(quick=args.quick, json_path=args.json, rows=args.rows)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hexloop", description="Closed-loop biosignal experiments.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -253,6 +261,21 @@ def parser() -> argparse.ArgumentParser:
                              description="Trim streams to whole blocks, complete meta, pack.")
     recover.add_argument("path", help="the session folder left by a crash")
     recover.set_defaults(fn=cmd_recover)
+
+    bench = sub.add_parser("bench", help="measure the performance rows against their baselines",
+                           description="Run every performance row (ring buffer, acquisition, "
+                           "closed loop, replay, recording, conditioning, GUI) as ratios against "
+                           "baselines measured in the same run; print one table with the machine."
+                           " See docs/performance.md.")
+    bench.add_argument("--quick", action="store_true",
+                       help="short measurements (a smoke test: under 2 minutes on 2 cores)")
+    bench.add_argument("--json", metavar="PATH", help="also write the table as JSON to PATH")
+    bench.add_argument("--rows", help=argparse.SUPPRESS)  # comma-separated group/row prefixes
+    bench.set_defaults(fn=cmd_bench)
+
+    from .commands_data import add_commands  # import, export, sysinfo
+
+    add_commands(sub)
     return p
 
 
