@@ -18,6 +18,7 @@ def all_keys() -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(400)  # --quick is under 2 minutes on 2 idle cores; the suite shares them
 def test_quick_bench_produces_every_row(tmp_path):
     out = tmp_path / "bench.json"
     env = dict(os.environ)

@@ -49,7 +49,7 @@ def run(quick: bool) -> list[RowResult]:
                 "--quick measures one GUI scene (each fills 5 s of buffers first); run "
                 "hexloop bench for every scene")))
             continue
-        frames = np.array(measure(scene, 5 if quick else 60, view=view))
+        frames = np.array(measure(scene, 5 if quick else 20, view=view))
         if frames.size == 0:
             rows.append(RowResult(_key(scene, view), scene, skipped="no frame in time"))
             continue
