@@ -363,3 +363,10 @@ def test_recover_refuses_a_folder_whose_array_metadata_is_damaged_with_what_to_d
         assert session.data("force")[0].shape == (1, 11)
         with pytest.raises(SessionFormatError, match="zarr.json cannot be read"):
             session.data("emg")
+
+
+def test_recover_given_the_archive_also_finishes_a_leftover_folder(tmp_path):
+    folder, archive = _packed_with_leftover(tmp_path, 0.5)
+    result = recover_session(archive)
+    assert result.action == "finished packing" and result.path == archive
+    assert not folder.exists()
