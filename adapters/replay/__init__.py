@@ -1,6 +1,7 @@
-"""Replay: recorded sessions and lab text exports played back live as a Source, and a text loader.
+"""Replay: recorded sessions, XDF files and lab text exports played back live as a Source, and a
+text loader.
 
-Text files need only numpy; sessions need the `zarr` extra.
+Text files need only numpy; sessions need the `zarr` extra, XDF files the `xdf` extra (pyxdf).
 """
 
 from .source import ReplaySource

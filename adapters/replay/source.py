@@ -1,4 +1,4 @@
-"""ReplaySource: a recorded session or a text recording played back live, as a Source.
+"""ReplaySource: a recorded session, an XDF file or a text recording played back live, as a Source.
 
 Pacing follows the recording's own timestamps: after `e` seconds of wall time every sample
 recorded within the first `e * speed` seconds has been delivered (the count is derived from
@@ -24,6 +24,9 @@ from hexloop.domain.streams import StreamInfo
 from .text import read_text_recording
 
 TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".dat")
+#: XDF files (LabRecorder) are read whole with pyxdf (the `xdf` extra): adapters/xdf.
+XDF_SUFFIXES = (".xdf", ".xdfz")
+XDF_OPTIONS = ("classes", "markers", "dejitter")
 
 
 class _Recording:
@@ -91,7 +94,8 @@ def _relative_labels(track, first: float) -> list[tuple[float, int]]:
 
 
 class ReplaySource:
-    """A Source replaying a session (folder, `.session.zip` or RecordedSession) or a text file.
+    """A Source replaying a session (folder, `.session.zip` or RecordedSession), an XDF file
+    (`.xdf`, read with pyxdf; options classes=, markers=, dejitter= as `read_xdf`) or a text file.
 
     `stream` picks the session's stream (needed when it holds several); `name` renames the
     replayed stream; `speed` scales time (2.0 plays twice as fast); `loop` starts over at the
@@ -148,6 +152,14 @@ class ReplaySource:
                                  text.labels.class_names, lambda a, b: data[a:b],
                                  max(1, data.shape[0]))
                 return rec
+            if path.is_file() and path.suffix.lower() in XDF_SUFFIXES:
+                unknown = sorted(set(text_options) - set(XDF_OPTIONS))
+                if unknown:
+                    raise TypeError(f"options {unknown} do not apply to XDF files; they take "
+                                    f"{list(XDF_OPTIONS)}")
+                from hexloop.adapters.xdf import read_xdf
+
+                return _from_session(read_xdf(path, **text_options), stream, owns=False)
             if text_options:
                 raise TypeError(f"options {sorted(text_options)} apply to text files only")
             from hexloop.adapters.zarr import open_session
