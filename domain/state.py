@@ -1,4 +1,13 @@
-"""The experiment state machine: idle, recording, training, predicting, as a transition table."""
+"""The experiment state machine: idle, recording, training, predicting, as a transition table,
+and the recording flag that may be set while predicting (an online session).
+
+The user-visible state is one of four (`State`). Recording is also a flag (`recording`): always
+set in `recording`, never in `idle` or `training`, and set while `predicting` when an online
+session is open: `START_PREDICTING` with `record=True`, or `START_RECORDING` while predicting.
+`STOP_RECORDING` while predicting clears it and predicting goes on; `STOP_PREDICTING` clears it
+too (the app closes the session first). Training is refused while predicting *and* recording:
+the online session must be closed by a person, not as a side effect.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +36,8 @@ class Action(enum.Enum):
 
 S, A = State, Action
 
-#: (state, action) -> new state. Anything absent is refused.
+#: (state, action) -> new state. Anything absent is refused, except the recording flag's
+#: own changes while predicting (START_RECORDING / STOP_RECORDING keep `predicting`: see `step`).
 TRANSITIONS: dict[tuple[State, Action], State] = {
     (S.IDLE, A.START_RECORDING): S.RECORDING,
     (S.RECORDING, A.STOP_RECORDING): S.IDLE,
@@ -57,8 +67,36 @@ class TransitionRefused(RuntimeError):
         self.reason = reason
 
 
+def step(state: State, recording: bool, action: Action,
+         record: bool = False) -> tuple[State, bool] | str:
+    """The (state, recording flag) after `action`, or the sentence refusing it.
+
+    `recording` is the flag now (ignored in states other than predicting, where it follows the
+    state); `record=True` asks START_PREDICTING to open an online session as well.
+    """
+    if record and action is not A.START_PREDICTING:
+        raise ValueError(f"record=True goes with start_predicting only, not {action.value}")
+    online = state is S.PREDICTING and recording
+    if state is S.PREDICTING:
+        if action is A.START_RECORDING:
+            return ("cannot start recording: already recording while predicting" if online
+                    else (S.PREDICTING, True))
+        if action is A.STOP_RECORDING:
+            return ((S.PREDICTING, False) if online else
+                    "cannot stop recording: not recording (predicting without recording)")
+        if action is A.START_TRAINING and online:
+            return ("cannot start training while predicting and recording: stop predicting "
+                    "first (that closes the online session)")
+    reason = refusal_reason(state, action)
+    if reason is not None:
+        return reason
+    after = TRANSITIONS[(state, action)]
+    return after, after is S.RECORDING or (after is S.PREDICTING and record)
+
+
 def refusal_reason(state: State, action: Action) -> str | None:
-    """None when `action` is allowed in `state`, else a sentence saying what to do."""
+    """None when `action` is allowed in `state` by the table, else a sentence saying what to do
+    (the recording flag's own rules are `step`'s)."""
     if (state, action) in TRANSITIONS:
         return None
     doing = action.value.replace("_", " ")
@@ -76,6 +114,7 @@ class Transition:
     before: State
     action: Action
     after: State
+    recording: bool = False  # the recording flag after the change
 
 
 class StateMachine:
@@ -83,6 +122,7 @@ class StateMachine:
 
     def __init__(self, on_change: Callable[[Transition], None] | None = None):
         self._state = S.IDLE
+        self._recording = False
         self._lock = threading.Lock()
         self._on_change = on_change
 
@@ -90,24 +130,32 @@ class StateMachine:
     def state(self) -> State:
         return self._state
 
-    def check(self, action: Action) -> str | None:
-        """The reason `action` would be refused now, or None if it would be accepted."""
-        return refusal_reason(self._state, action)
+    @property
+    def recording(self) -> bool:
+        """True while a session records: in `recording`, or while predicting with the flag."""
+        return self._recording
 
-    def request(self, action: Action, expect: State | None = None) -> Transition:
+    def check(self, action: Action, record: bool = False) -> str | None:
+        """The reason `action` would be refused now, or None if it would be accepted."""
+        result = step(self._state, self._recording, action, record)
+        return result if isinstance(result, str) else None
+
+    def request(self, action: Action, expect: State | None = None,
+                record: bool = False) -> Transition:
         """Apply `action` atomically or raise TransitionRefused, leaving the state unchanged.
 
-        `expect` refuses the action unless the state is still `expect` (compare-and-set).
+        `expect` refuses the action unless the state is still `expect` (compare-and-set);
+        `record=True` (START_PREDICTING only) sets the recording flag as well.
         """
         with self._lock:
             before = self._state
-            reason = refusal_reason(before, action)
-            if reason is None and expect is not None and before is not expect:
-                reason = f"cannot {action.value.replace('_', ' ')}: state changed to {before.value}"
-            if reason is not None:
-                raise TransitionRefused(before, action, reason)
-            self._state = TRANSITIONS[(before, action)]
-            transition = Transition(before, action, self._state)
+            result = step(before, self._recording, action, record)
+            if not isinstance(result, str) and expect is not None and before is not expect:
+                result = f"cannot {action.value.replace('_', ' ')}: state changed to {before.value}"
+            if isinstance(result, str):
+                raise TransitionRefused(before, action, result)
+            self._state, self._recording = result
+            transition = Transition(before, action, self._state, self._recording)
         if self._on_change is not None:
             self._on_change(transition)
         return transition

@@ -1,4 +1,5 @@
-"""The state machine against its transition table, driven by hypothesis, and its refusals."""
+"""The state machine against its transition table and the recording flag's rules, driven by
+hypothesis, and its refusals."""
 
 import pytest
 from hypothesis import settings
@@ -13,7 +14,24 @@ from hexloop.domain.state import (
     Transition,
     TransitionRefused,
     refusal_reason,
+    step,
 )
+
+P = State.PREDICTING
+
+
+def expected(state, flag, action, record):
+    """The oracle: the table for the state, plus the flag's rules while predicting."""
+    if state is P and action is Action.START_RECORDING:
+        return None if flag else (P, True)
+    if state is P and action is Action.STOP_RECORDING:
+        return (P, False) if flag else None
+    if state is P and flag and action is Action.START_TRAINING:
+        return None  # an online session is never closed as a side effect of training
+    after = TRANSITIONS.get((state, action))
+    if after is None:
+        return None
+    return after, after is State.RECORDING or (after is P and record)
 
 
 class StateMachineAgainstTable(RuleBasedStateMachine):
@@ -22,21 +40,26 @@ class StateMachineAgainstTable(RuleBasedStateMachine):
         self.seen: list[Transition] = []
         self.machine = StateMachine(on_change=self.seen.append)
         self.model = State.IDLE
+        self.flag = False
         self.accepted: list[Transition] = []
 
-    @rule(action=st.sampled_from(Action))
-    def request(self, action):
-        allowed = (self.model, action) in TRANSITIONS
-        assert (self.machine.check(action) is None) == allowed
-        if allowed:
-            t = self.machine.request(action)
-            after = TRANSITIONS[(self.model, action)]
-            assert t == Transition(self.model, action, after)
+    @rule(action=st.sampled_from(Action),
+          record=st.booleans())
+    def request(self, action, record):
+        if record and action is not Action.START_PREDICTING:
+            with pytest.raises(ValueError, match="start_predicting"):
+                self.machine.request(action, record=True)
+            return
+        after = expected(self.model, self.flag, action, record)
+        assert (self.machine.check(action, record=record) is None) == (after is not None)
+        if after is not None:
+            t = self.machine.request(action, record=record)
+            assert t == Transition(self.model, action, *after)
             self.accepted.append(t)
-            self.model = after
+            self.model, self.flag = after
         else:
             with pytest.raises(TransitionRefused) as refused:
-                self.machine.request(action)
+                self.machine.request(action, record=record)
             assert refused.value.state is self.model
             assert refused.value.action is action
             assert refused.value.reason == str(refused.value)
@@ -44,10 +67,10 @@ class StateMachineAgainstTable(RuleBasedStateMachine):
 
     @rule(action=st.sampled_from(Action), expect=st.sampled_from(State))
     def compare_and_set(self, action, expect):
-        allowed = (self.model, action) in TRANSITIONS and expect is self.model
-        if allowed:
+        after = expected(self.model, self.flag, action, False)
+        if after is not None and expect is self.model:
             self.accepted.append(self.machine.request(action, expect=expect))
-            self.model = TRANSITIONS[(expect, action)]
+            self.model, self.flag = after
         else:
             with pytest.raises(TransitionRefused):
                 self.machine.request(action, expect=expect)
@@ -55,7 +78,16 @@ class StateMachineAgainstTable(RuleBasedStateMachine):
     @invariant()
     def follows_the_table(self):
         assert self.machine.state is self.model
+        assert self.machine.recording is self.flag
         assert self.seen == self.accepted  # on_change sees every accepted transition, in order
+
+    @invariant()
+    def recording_is_a_flag_only_while_predicting(self):
+        state, flag = self.machine.state, self.machine.recording
+        if state is State.RECORDING:
+            assert flag
+        elif state is not P:
+            assert not flag  # idle and training never record
 
 
 TestStateMachineAgainstTable = StateMachineAgainstTable.TestCase
@@ -72,6 +104,33 @@ def test_never_training_and_predicting_at_once():
         machine.request(Action.START_PREDICTING)
 
 
+def test_recording_while_predicting_is_a_flag_the_states_stay_four():
+    machine = StateMachine()
+    t = machine.request(Action.START_PREDICTING, record=True)
+    assert (t.after, t.recording, machine.recording) == (P, True, True)
+    reason = machine.check(Action.START_TRAINING)
+    assert reason == ("cannot start training while predicting and recording: stop predicting "
+                      "first (that closes the online session)")
+    assert machine.check(Action.START_RECORDING) == (
+        "cannot start recording: already recording while predicting")
+    machine.request(Action.STOP_RECORDING)  # the online session ends, predicting goes on
+    assert (machine.state, machine.recording) == (P, False)
+    assert machine.check(Action.STOP_RECORDING) == (
+        "cannot stop recording: not recording (predicting without recording)")
+    machine.request(Action.START_RECORDING)  # and starts again, still predicting
+    assert (machine.state, machine.recording) == (P, True)
+    machine.request(Action.STOP_PREDICTING)
+    assert (machine.state, machine.recording) == (State.IDLE, False)
+    assert {s.value for s in State} == {"idle", "recording", "training", "predicting"}
+
+
+def test_record_goes_with_start_predicting_only():
+    with pytest.raises(ValueError, match="record=True goes with start_predicting only"):
+        step(State.IDLE, False, Action.START_RECORDING, record=True)
+    assert step(State.RECORDING, True, Action.START_PREDICTING, record=True) == (
+        "cannot start predicting while recording: stop the recording first")
+
+
 @pytest.mark.parametrize(
     "state, action, reason",
     [
@@ -82,8 +141,7 @@ def test_never_training_and_predicting_at_once():
         (State.RECORDING, Action.START_RECORDING, "cannot start recording: already recording"),
         (State.IDLE, Action.STOP_RECORDING,
          "cannot stop recording: nothing is running (state is idle)"),
-        (State.PREDICTING, Action.START_RECORDING,
-         "cannot start recording while predicting: stop predicting first"),
+        (State.PREDICTING, Action.START_PREDICTING, "cannot start predicting: already predicting"),
     ],
 )
 def test_refusals_say_what_to_do(state, action, reason):
