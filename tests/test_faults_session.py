@@ -342,12 +342,15 @@ def test_packing_keeps_the_folder_when_the_archive_does_not_verify(tmp_path, mon
         assert np.array_equal(intact.data("emg")[0], EMG.T)
 
 
-def test_a_folder_with_damage_of_its_own_still_packs_and_keeps_it_visible(tmp_path):
+def test_a_damaged_folder_is_not_packed_and_says_where_the_damage_is(tmp_path):
     folder = record(tmp_path, pack=False)
     flip(folder / "streams/emg/data/c.4.0", 10)
-    archive = pack_folder(folder)  # the archive is a faithful copy: nothing more is lost
-    report = verify_session(archive)
-    assert [d.file for d in report.damaged] == ["streams/emg/data/c.4.0"]
+    with pytest.raises(OSError, match=r"kept as a folder.*'emg' samples 40\.\.50.*c\.4\.0"):
+        pack_folder(folder)
+    assert folder.is_dir() and not list(tmp_path.glob("*.session.zip*"))
+    with pytest.raises(OSError, match="damaged"):
+        recover(folder)  # never claims a success it did not verify
+    assert folder.is_dir()
 
 
 def test_recover_refuses_a_folder_whose_array_metadata_is_damaged_with_what_to_do(tmp_path):

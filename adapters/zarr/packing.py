@@ -150,10 +150,14 @@ def _verify(archive_path: Path, folder: Path, manifest: dict[str, dict], advance
                 raise OSError(f"{archive_path}: {name} does not read back as it was written")
     report = verify_session(archive_path)
     if not report.ok:
-        before = verify_session(folder)  # damage already in the folder is kept, not made worse
-        if {d.key() for d in report.damaged} != {d.key() for d in before.damaged}:
-            raise OSError(f"{archive_path} fails verification: "
-                          + "; ".join(d.text() for d in report.damaged))
+        damage = "; ".join(d.text() for d in report.damaged)
+        before = verify_session(folder)
+        if {d.key() for d in report.damaged} == {d.key() for d in before.damaged}:
+            raise OSError(
+                f"the session in {folder} is damaged, so it is kept as a folder and not packed: "
+                f"{damage}; everything else in it reads normally; `hexloop inspect --verify "
+                f"{folder}` lists the damage")
+        raise OSError(f"{archive_path} fails verification (the folder is intact): {damage}")
     if _fingerprint(archive_path) != _fingerprint(folder):
         raise OSError(f"{archive_path} does not read back the same samples and labels")
 
