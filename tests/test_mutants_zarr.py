@@ -6,6 +6,7 @@ Each test states the behaviour the surviving mutant broke without any other test
 import datetime as dt
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,12 @@ import pytest
 pytest.importorskip("zarr")
 
 from hexloop.adapters.zarr import ZarrStore  # noqa: E402
-from hexloop.adapters.zarr.layout import session_folder_name  # noqa: E402
-from hexloop.adapters.zarr.packing import repair_folder  # noqa: E402
+from hexloop.adapters.zarr.layout import (  # noqa: E402
+    SessionFormatError,
+    decode_meta,
+    session_folder_name,
+)
+from hexloop.adapters.zarr.packing import pack_folder, repair_folder  # noqa: E402
 from hexloop.domain.session import SessionMeta  # noqa: E402
 from hexloop.domain.streams import StreamInfo  # noqa: E402
 
@@ -32,20 +37,27 @@ def test_the_session_folder_name_keeps_at_most_40_safe_characters_of_the_slug():
 
 
 def _closed_folder(base: Path) -> Path:
-    session = ZarrStore(base, chunk_seconds=0.1).open_session(
-        SessionMeta("mutants", [StreamInfo("emg", 2, 100.0)], class_names=("rest",)))
+    """An unpacked session: emg with 30 samples in 10-sample blocks, force with none."""
+    session = ZarrStore(base, chunk_seconds=0.1).open_session(SessionMeta(
+        "mutants", [StreamInfo("emg", 2, 100.0), StreamInfo("force", 1, 20.0)],
+        class_names=("rest",)))
     session.append("emg", np.zeros((30, 2), np.float32), 50.0 + np.arange(30) / 100.0)
     return Path(session.close(pack=False).location)
+
+
+def _as_crashed(folder: Path) -> None:
+    meta = folder / "meta.json"
+    doc = json.loads(meta.read_text())
+    doc["status"] = "recording"  # what a crash leaves
+    meta.write_text(json.dumps(doc))
 
 
 def test_a_recovered_session_ends_at_its_newest_file_not_at_its_meta_json(tmp_path):
     # Survivor: the loop over the session's files in repair_folder replaced by an empty one, so
     # a crashed session's end time became meta.json's (written when recording started).
     folder = _closed_folder(tmp_path)
+    _as_crashed(folder)
     meta = folder / "meta.json"
-    doc = json.loads(meta.read_text())
-    doc["status"] = "recording"  # what a crash leaves
-    meta.write_text(json.dumps(doc))
     started, last_block = 1_700_000_000, 1_700_000_600
     for path in folder.rglob("*"):
         os.utime(path, (started, started))
@@ -54,3 +66,37 @@ def test_a_recovered_session_ends_at_its_newest_file_not_at_its_meta_json(tmp_pa
     repaired = repair_folder(folder)
     assert repaired["status"] == "recovered"
     assert repaired["ended"] == dt.datetime.fromtimestamp(last_block, dt.UTC).isoformat()
+
+
+def test_a_stream_whose_arrays_were_never_created_is_recovered_with_zero_samples(tmp_path):
+    # Survivor: the sample count of such a stream (a crash between meta.json and the stream's
+    # arrays) written as 1 instead of 0 in the recovered meta.json.
+    folder = _closed_folder(tmp_path)
+    _as_crashed(folder)
+    shutil.rmtree(folder / "streams" / "force" / "data")
+    shutil.rmtree(folder / "streams" / "force" / "timestamps")
+    repaired = repair_folder(folder)
+    assert repaired["samples"] == {"emg": 30, "force": 0}
+    assert json.loads((folder / "meta.json").read_text())["samples"] == {"emg": 30, "force": 0}
+
+
+def test_packing_progress_counts_bytes_and_is_half_done_when_the_archive_is_written(tmp_path):
+    # Survivor: the byte counter starting at 1 instead of 0. The bar is documented as two equal
+    # passes (write, then read back), so it must read exactly 0.5 between them.
+    folder = _closed_folder(tmp_path)
+    seen: list[float] = []
+    pack_folder(folder, progress=seen.append)
+    assert seen[0] == 0.0 and seen[-1] == 1.0
+    assert seen == sorted(seen)
+    assert 0.5 in seen
+
+
+def test_a_meta_json_of_another_format_is_refused_as_not_a_session(tmp_path):
+    # Survivor: `not a dict OR wrong format` weakened to AND, so a JSON object written by
+    # another tool (or another version's differently named format) was read as a session.
+    doc = json.loads((_closed_folder(tmp_path) / "meta.json").read_text())
+    doc["format"] = "someone.else"
+    with pytest.raises(SessionFormatError, match="not a hexloop session description"):
+        decode_meta(json.dumps(doc).encode(), "somewhere")
+    with pytest.raises(SessionFormatError, match="not a hexloop session description"):
+        decode_meta(b"[1, 2]", "somewhere")
