@@ -55,6 +55,9 @@ class App:
         self._running = False
         self._shut_down = False  # a run ended; the next start() forgets its exit request
         self._record_lock = threading.Lock()
+        self._online: list = []  # OnlineRecording per pipeline while a session records predicting
+        self.cue_class: int | None = None  # the class of the newest cue (app.cue / app.mark)
+        self._cue_warned: set[str] = set()
 
     # --- registration ------------------------------------------------------------------------
     def streams(self, *streams: Stream) -> App:
@@ -102,7 +105,11 @@ class App:
                          + _anomalies(h))
         for p in self.ctx.pipelines:
             if self.ctx.state is State.TRAINING and p.progress is not None:
-                parts.append(f"training {p.progress.fraction:.0%}")
+                stage = f" ({p.progress.stage})" if p.progress.stage else ""
+                parts.append(f"training {p.progress.fraction:.0%}{stage}")
+            elif getattr(p, "report", None) is not None and p.report.validated:
+                parts.append(p.report.summary() + (" NEAR CHANCE: check cues, electrodes and "
+                                                   "labels" if p.report.near_chance else ""))
             slow = p.health.summary()  # late/skipped ticks, overruns: slow parts are visible
             parts.append(f"{p.predictions.rate():.1f} pred/s" + (f" ({slow})" if slow else ""))
             for out in p.outputs:
@@ -159,7 +166,7 @@ class App:
             return
         self._exit.set()
         log = self.ctx.log
-        if self.ctx.state is State.RECORDING:
+        if self.ctx.recording is not None:  # recording, or an online session while predicting
             try:
                 self.stop_recording()
             except Exception as e:  # noqa: BLE001
@@ -186,11 +193,14 @@ class App:
         self.ctx.log.info("state", f"{t.before.value} -> {t.after.value} ({t.action.value})")
 
     # --- recording ---------------------------------------------------------------------------
-    def recording_refusal(self) -> str | None:
-        """Why start_recording would be refused now, or None."""
+    def recording_refusal(self, action: Action = Action.START_RECORDING,
+                          record: bool = False) -> str | None:
+        """Why start_recording would be refused now (or `action`, with `record`: what
+        start_predicting(record=True) asks), or None. While predicting, recording is allowed: it
+        opens an online session."""
         if self.store is None:
             return "no store configured: give App(store=...) or a [store] in the setup file"
-        reason = self.ctx.machine.check(Action.START_RECORDING)
+        reason = self.ctx.machine.check(action, record=record)
         if reason:
             return reason
         waiting = [s.name for s in self.ctx.streams.values() if s.info is None]
@@ -201,20 +211,53 @@ class App:
         return None
 
     def start_recording(self, slug: str = "", extras: dict | None = None) -> str:
-        """Open a session in the store and record every stream; returns its location."""
+        """Open a session in the store and record every stream; returns its location.
+
+        While predicting it is an online session: the predictions and what each output sends
+        are recorded too (application/online.py), and predicting goes on."""
+        return self._open_session(Action.START_RECORDING, slug, extras)
+
+    def _open_session(self, action: Action, slug: str, extras: dict | None,
+                      record: bool = False) -> str:
+        """START_RECORDING, or START_PREDICTING with record=True: the state changes, then the
+        session opens with every stream it will hold; on failure the state goes back."""
+        from .online import online_extras, plan_online
+
         with self._record_lock:
-            reason = self.recording_refusal()
+            reason = self.recording_refusal(action, record)
             if reason is not None:
-                raise TransitionRefused(self.ctx.state, Action.START_RECORDING, reason)
-            self.ctx.machine.request(Action.START_RECORDING)
+                raise TransitionRefused(self.ctx.state, action, reason)
+            state = self.ctx.state
             infos = [s.info for s in self.ctx.streams.values()]
-            meta = SessionMeta(self.name, infos, self.class_names, slug=slug,
-                               versions={"hexloop": _version("hexloop")}, extras=extras or {})
+            try:  # predicting, or about to: declare the online streams
+                plans = (plan_online(self.ctx.pipelines, state, {i.name for i in infos})
+                         if record or state is State.PREDICTING else [])
+            except RuntimeError as e:
+                raise TransitionRefused(state, action, str(e)) from e
+            if not record:  # the session opens while recording (or predicting) already
+                self.ctx.machine.request(action)
             try:
+                extras = {**(extras or {}), **(online_extras(plans) if plans else {})}
+                meta = SessionMeta(self.name, infos + [i for p in plans for i in p.info()],
+                                   self.class_names, slug=slug,
+                                   versions={"hexloop": _version("hexloop")}, extras=extras)
                 session = self.store.open_session(meta)
             except Exception as e:
-                self.ctx.machine.request(Action.STOP_RECORDING)
+                if not record:
+                    self.ctx.machine.request(Action.STOP_RECORDING)
                 raise RuntimeError(f"could not open a recording session: {e}") from e
+            self._online = plans
+            for plan in plans:
+                plan.attach(session)
+            if record:  # predicting starts once the session records: it holds every prediction
+                try:
+                    self.ctx.machine.request(action, record=True)
+                except TransitionRefused:
+                    for plan in plans:
+                        plan.close()
+                    self._online = []
+                    session.close()
+                    raise
             self._bridges_record_to(session.location)
             self.ctx.recording = session
             self.ctx.recording_started = time.monotonic()
@@ -235,21 +278,71 @@ class App:
                                        f"recording: {e}")
 
     def mark(self, label: str | int, time_s: float | None = None) -> LabelEvent:
-        """Cue a class from now on (name or index); recorded with the session.
+        """Cue a class from now on (name or index); recorded with the session, and every source
+        that follows cues (a simulated one) switches to it.
 
         Serialised with start/stop_recording, so a label never lands in a session being closed.
         """
         with self._record_lock:
-            session = self.ctx.recording
-            if session is None:
-                raise TransitionRefused(self.ctx.state, Action.START_RECORDING,
-                                        "labels are recorded with a session: start recording first")
-            track = self.ctx.labels
-            index = track.index_of(label) if isinstance(label, str) else int(label)
-            event = LabelEvent(self.clock.now() if time_s is None else time_s, index)
-            track.add(event)
-            session.add_label(event)
-            return event
+            return self._mark(label, time_s)
+
+    def _mark(self, label: str | int, time_s: float | None) -> LabelEvent:
+        session = self.ctx.recording
+        if session is None:
+            raise TransitionRefused(self.ctx.state, Action.START_RECORDING,
+                                    "labels are recorded with a session: start recording first")
+        track = self.ctx.labels
+        index = track.index_of(label) if isinstance(label, str) else int(label)
+        event = LabelEvent(self.clock.now() if time_s is None else time_s, index)
+        track.add(event)
+        session.add_label(event)
+        self._follow_cue(index)
+        return event
+
+    def cue(self, label: str | int) -> LabelEvent | None:
+        """What a cue button does: every source that follows cues switches to the class, and
+        while recording (also an online session) the label is recorded (`mark`, returned).
+
+        Not recording, nothing is labelled: while predicting, a user sees the predictions
+        follow the simulated gesture."""
+        with self._record_lock:
+            if self.ctx.recording is not None:
+                return self._mark(label, None)
+            self._follow_cue(self._class_index(label))
+            return None
+
+    def _class_index(self, label: str | int) -> int:
+        names = self.class_names
+        if isinstance(label, str):
+            if label not in names:
+                raise ValueError(f"unknown class {label!r}; known classes: {list(names)}")
+            return names.index(label)
+        index = int(label)
+        if names and not 0 <= index < len(names):
+            raise ValueError(f"class {index} is outside 0..{len(names) - 1} ({list(names)})")
+        return index
+
+    def _follow_cue(self, index: int) -> None:
+        """Switch every stream's source that has `set_class` and follows cues (its
+        `follow_cues`, True unless it says otherwise) to the cued class: by name when the
+        source names its classes, else by index. A source that refuses is warned about once."""
+        self.cue_class = index
+        name = self.class_names[index] if 0 <= index < len(self.class_names) else None
+        for stream in list(self.ctx.streams.values()):
+            source = stream.source
+            set_class = getattr(source, "set_class", None)
+            if set_class is None or not getattr(source, "follow_cues", True):
+                continue
+            own = tuple(getattr(source, "class_names", ()) or ())
+            try:
+                set_class(own.index(name) if name in own else index)
+            except Exception as e:  # noqa: BLE001 - a cue never fails for a simulated gesture
+                key = f"{stream.name}:{index}"
+                if key not in self._cue_warned:
+                    self._cue_warned.add(key)
+                    self.ctx.log.warning(f"stream {stream.name}", (
+                        f"its source cannot follow the cue {name or index!r} ({e}); it keeps "
+                        "its previous class (set follow_cues = false to leave it alone)"))
 
     def stop_recording(self) -> SessionSummary:
         """Detach streams, finalize the session and return its summary."""
@@ -261,6 +354,9 @@ class App:
                                         or "not recording")
             for s in self.ctx.streams.values():
                 s.set_session(None)
+            for plan in self._online:  # predictions and sends stop before the session closes
+                plan.close()
+            self._online = []
             self._bridges_record_to(None)  # flushed into the session before it is packed
             try:
                 summary = session.close()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hexloop.domain.evaluation import trial_groups
 from hexloop.domain.pacing import LoopHealth, Ticker
 from hexloop.domain.pipeline import (
     ExtractFn,
@@ -21,8 +22,12 @@ from hexloop.domain.pipeline import (
     TrainingJob,
     TrainingProgress,
 )
+from hexloop.domain.report import LearningCurve, TrainingReport
 from hexloop.domain.state import Action, State, TransitionRefused
 from hexloop.domain.windowing import labeled_window_starts
+
+from . import training
+from .online import remember_model_file
 
 if TYPE_CHECKING:
     from hexloop.ports.store import RecordedSession
@@ -87,7 +92,15 @@ class Pipeline:
         self.predictions = PredictionLog()
         self.model: Any = None
         self.progress: TrainingProgress | None = None
+        self.cv_folds = 5  # cross-validation folds by trial when training (< 2: none)
+        self.report: TrainingReport | None = None  # the current model's training report
+        self.curve: tuple[str, LearningCurve] = ("", LearningCurve())  # the fit running now
+        self.features_name: str | None = None  # what the setup calls extract (model files)
+        #: Draws report.png beside a saved model (the composition root gives matplotlib's).
+        self.report_figure: Callable[[TrainingReport, str], None] | None = None
         self.errors = 0
+        self.online: Any = None  # OnlineRecording while an online session records (online.py)
+        self.model_file: Any = None  # ModelFile: the file the current model was loaded/saved as
         self.waiting_ticks = 0  # ticks skipped because a window was not full yet
         self._ticker: Ticker | None = None
         self._warned: set[str] = set()  # causes of slowness already warned about this run
@@ -162,9 +175,11 @@ class Pipeline:
         length = lengths[first.name]
         step = max(1, round((self.step_ms if step_ms is None else step_ms) * rate / 1000.0))
         ts = arrays[first.name][1]
+        groups = None
         if target is None:
             starts, y = labeled_window_starts(ts, session.labels, length, step)
             names, task = session.labels.class_names, "classification"
+            groups = trial_groups(ts, session.labels, starts, length)
         else:
             starts = np.arange(0, ts.size - length + 1, step)
             target_data, target_ts = session.data(target)
@@ -190,7 +205,8 @@ class Pipeline:
             what = "labelled trials" if target is None else "recording"
             raise ValueError(f"the session has no complete window: record longer {what} "
                              f"(at least {first.window_ms} ms each)")
-        return TrainingData(np.stack(features), y[keep], names, task)
+        return TrainingData(np.stack(features), y[keep], names, task,
+                            groups=None if groups is None else groups[keep])
 
     def start_training(self, data: TrainingData) -> None:
         """Train on a transient thread; predicting stops first. The state returns to idle after."""
@@ -211,14 +227,18 @@ class Pipeline:
         log = self.app.ctx.log
         t0 = time.monotonic()
         try:
-            model = self._train(data, job)
+            setup = training.pipeline_setup(self, data.task, data.names)
+            model, report = training.run_training(
+                self._train, self._predict, data, job, folds=self.cv_folds, setup=setup,
+                on_curve=lambda stage, curve: setattr(self, "curve", (stage, curve)))
             job.raise_if_cancelled()
-            if model is None:
-                raise TypeError("@pipeline.train returned None: return the trained model")
-            self.model = model
+            training.attach(model, report)
+            self.model, self.report = model, report
             self.progress = self._finished(f"trained on {len(data)} windows in "
-                                           f"{time.monotonic() - t0:.1f}s")
+                                           f"{time.monotonic() - t0:.1f}s; {report.summary()}")
             log.info(self.name, self.progress.message)
+            if report.warning():
+                log.warning(self.name, report.warning())
         except TrainingCancelled:
             self.progress = self._finished("cancelled; the previous model is kept")
             log.warning(self.name, "training cancelled; the previous model is kept")
@@ -231,7 +251,8 @@ class Pipeline:
 
     def _finished(self, message: str) -> TrainingProgress:
         p = self.progress or TrainingProgress()
-        return TrainingProgress(p.epoch, p.epochs, p.loss, p.score, message)
+        return TrainingProgress(p.epoch, p.epochs, p.loss, p.score, message, p.val_loss,
+                                done=1.0 if message.startswith("trained") else p.done)
 
     def cancel_training(self) -> None:
         if self._job is not None:
@@ -246,9 +267,18 @@ class Pipeline:
 
     # --- model files -------------------------------------------------------------------------
     def save_model(self, path) -> None:
+        """Save the model, and beside it report.json and report.png (training.save_report);
+        a figure that cannot be drawn is logged, the model and report.json are kept."""
         if self.model is None:
             raise RuntimeError("no model to save: train or load one first")
         self.model.save(path)
+        remember_model_file(self, path)
+        if self.report is not None:
+            try:
+                training.save_report(self.report, path, self.report_figure)
+            except Exception as e:  # noqa: BLE001 - the model itself is saved
+                self.app.ctx.log.warning(self.name, f"saved the model, but not its report "
+                                                    f"beside it: {type(e).__name__}: {e}")
 
     def load_model(self, path, factory: Callable[[], Any] | None = None) -> None:
         """Load into a fresh model; on any error the current model stays in place."""
@@ -257,7 +287,9 @@ class Pipeline:
             raise RuntimeError("load_model needs a factory (or use_model(...) first)")
         model = factory()
         model.load(path)
-        self.model = model
+        training.check_setup(model, self)  # ValueError saying what differs
+        self.model, self.report = model, training.report_of(model)
+        remember_model_file(self, path)
         self.app.ctx.log.info(self.name, f"loaded model from {path}")
 
     # --- health ------------------------------------------------------------------------------
@@ -298,21 +330,33 @@ class Pipeline:
         self.app.ctx.log.warning(self.name, message)
 
     # --- predicting --------------------------------------------------------------------------
-    def refusal(self) -> str | None:
-        """Why start_predicting would be refused now, or None."""
+    def refusal(self, record: bool = False) -> str | None:
+        """Why start_predicting (with `record`: and recording) would be refused now, or None."""
         if self._predict is None or self._extract is None:
             return "define @pipeline.extract and @pipeline.predict first"
         if self.model is None:
             return "no model yet: train or load one first"
+        if record:
+            return self.app.recording_refusal(Action.START_PREDICTING, record=True)
         return self.app.ctx.machine.check(Action.START_PREDICTING)
 
-    def start_predicting(self) -> None:
-        reason = self.refusal()
+    def start_predicting(self, record: bool = False, slug: str = "",
+                         extras: dict | None = None) -> str | None:
+        """Predict live; with `record=True` also record an online session (inputs, cues, every
+        prediction, what each output sends, the model: application/online.py) and return its
+        location. `stop_predicting()` closes it."""
+        reason = self.refusal(record)
         if reason is not None:
             raise TransitionRefused(self.app.ctx.state, Action.START_PREDICTING, reason)
+        if record:
+            return self.app._open_session(Action.START_PREDICTING, slug, extras, record=True)
         self.app.ctx.machine.request(Action.START_PREDICTING)
+        return None
 
     def stop_predicting(self) -> None:
+        """Stop predicting; an online session being recorded is closed first (and saved)."""
+        if self.app.ctx.machine.recording and self.app.ctx.state is State.PREDICTING:
+            self.app.stop_recording()
         self.app.ctx.machine.request(Action.STOP_PREDICTING)
 
     def start(self) -> None:
@@ -363,6 +407,9 @@ class Pipeline:
                 continue
             last_input = prediction.input_time
             self.predictions.append(prediction)
+            recording = self.online
+            if recording is not None:
+                recording.record_prediction(prediction)
             for out in self.outputs:
                 out.push(prediction)
 

@@ -26,6 +26,8 @@ class TrainingData:
     y: np.ndarray
     names: tuple[str, ...] = attrs.field(converter=tuple)  # class names or target names
     task: str = attrs.field(default="classification")
+    #: The trial of each window (k,), for cross-validation by trial; None when unknown.
+    groups: np.ndarray | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self):
         if self.task not in ("classification", "regression"):
@@ -38,9 +40,18 @@ class TrainingData:
             bad = set(np.unique(self.y).tolist()) - set(range(len(self.names)))
             if bad:
                 raise ValueError(f"class indices {sorted(bad)} have no name in {self.names}")
+        if self.groups is not None and np.shape(self.groups) != (len(self.x),):
+            raise ValueError(f"{len(self.x)} windows need as many trial groups, "
+                             f"got shape {np.shape(self.groups)}")
 
     def __len__(self) -> int:
         return len(self.x)
+
+    def subset(self, index: np.ndarray) -> TrainingData:
+        """The windows at `index` (with their targets and trials), e.g. one fold's."""
+        groups = None if self.groups is None else np.asarray(self.groups)[index]
+        return TrainingData(np.asarray(self.x)[index], np.asarray(self.y)[index], self.names,
+                            self.task, groups=groups)
 
 
 @attrs.frozen
@@ -52,9 +63,14 @@ class TrainingProgress:
     loss: float = float("nan")
     score: float = float("nan")  # validation score, higher is better
     message: str = ""
+    val_loss: float = float("nan")  # loss on the held-out validation windows
+    stage: str = ""  # e.g. "fold 2 of 5" or "final model", while cross-validating
+    done: float = float("nan")  # the whole run's fraction, when it has several fits
 
     @property
     def fraction(self) -> float:
+        if self.done == self.done:  # not nan
+            return min(1.0, max(0.0, self.done))
         return min(1.0, self.epoch / self.epochs) if self.epochs else 0.0
 
 
@@ -65,10 +81,26 @@ class TrainingCancelled(Exception):
 class TrainingJob:
     """Handed to a train function: cooperative cancel and progress reports, thread-safe."""
 
-    def __init__(self, on_progress: Callable[[TrainingProgress], None] | None = None):
-        self._cancel = threading.Event()
+    def __init__(self, on_progress: Callable[[TrainingProgress], None] | None = None,
+                 cancel: threading.Event | None = None):
+        self._cancel = cancel if cancel is not None else threading.Event()
         self._progress = TrainingProgress()
         self._on_progress = on_progress
+
+    def part(self, start: float, span: float, stage: str,
+             on_progress: Callable[[TrainingProgress], None] | None = None) -> TrainingJob:
+        """A job for one of several fits in a run: it shares this job's cancel, and its reports
+        come here with `stage` and `done` = start + span * its own fraction."""
+
+        def forward(progress: TrainingProgress) -> None:
+            if on_progress is not None:
+                on_progress(progress)
+            self.report(epoch=progress.epoch, epochs=progress.epochs, loss=progress.loss,
+                        score=progress.score, val_loss=progress.val_loss,
+                        message=progress.message, stage=stage,
+                        done=start + span * progress.fraction)
+
+        return TrainingJob(on_progress=forward, cancel=self._cancel)
 
     def cancel(self) -> None:
         self._cancel.set()

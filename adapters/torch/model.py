@@ -24,8 +24,13 @@ import torch
 from hexloop.domain.pipeline import TrainingData, TrainingJob
 from hexloop.ports.model import ModelFileError
 
+from .devices import resolve_device
 from .fileformat import open_model_file, read_header, read_tensors, write_model_file
 from .networks import ARCHITECTURES, Network, NetworkSpec
+from .prepare import check_data, validation_split
+from .prepare import floats as _floats
+from .prepare import input_scaling as _input_scaling
+from .prepare import scaling as _scaling
 
 
 def _hexloop_version() -> str:
@@ -33,27 +38,6 @@ def _hexloop_version() -> str:
         return importlib.metadata.version("hexloop")
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """'auto' -> CUDA when available, else CPU; anything else is checked to be usable."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as e:
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:n]', got {device!r} ({e})") from None
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device {device!r} asked for CUDA but torch {torch.__version__} sees no CUDA GPU; "
-                "use device='auto' or 'cpu'"
-            )
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise ValueError(f"device {device!r}: only {torch.cuda.device_count()} CUDA GPU(s)")
-    elif resolved.type != "cpu":
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:n]', got {device!r}")
-    return resolved
 
 
 def usable_cores() -> int:
@@ -88,6 +72,7 @@ class _Fitted:
     network: Network
     output_names: tuple[str, ...]
     training: dict
+    metadata: dict = attrs.field(factory=dict)  # the setup and training report it carries
 
 
 class _TorchModel:
@@ -136,6 +121,9 @@ class _TorchModel:
         self.device = resolve_device(device)
         self.threads = threads
         self._fitted: _Fitted | None = None
+        #: Saved in the file's header and read back by load: what the model was trained for
+        #: and its training report (hexloop.application.training sets it after training).
+        self.metadata: dict = {}
 
     def __repr__(self) -> str:
         state = "fitted" if self._fitted is not None else "not fitted"
@@ -169,7 +157,7 @@ class _TorchModel:
 
     def _fit(self, data: TrainingData, job: TrainingJob) -> None:
         x, y = self._check_data(data)
-        train, val = self._split(y)
+        train, val = self._split(y, data.groups)
         spec = NetworkSpec(self._kind, self.architecture, x.shape[1:], len(data.names),
                            self.hidden, self.conv_channels, self.kernel_size, self.dropout)
         generator = torch.Generator().manual_seed(self.seed)
@@ -225,6 +213,7 @@ class _TorchModel:
                 "target_std": _floats(network.target_std),
             },
             "training": fitted.training,
+            "metadata": self.metadata,  # the setup and report; a reader that predates it ignores it
         }
         tensors = {name: t.detach().to("cpu").numpy() for name, t in network.state_dict().items()}
         write_model_file(path, header, tensors)
@@ -242,6 +231,7 @@ class _TorchModel:
                 f"file ({type(e).__name__}: {e})"
             ) from None
         self._fitted = fitted
+        self.metadata = dict(fitted.metadata)
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -275,8 +265,9 @@ class _TorchModel:
             raise ModelFileError(f"its normalization is invalid ({e})") from None
         network.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()}, strict=True)
         network.eval()
-        training = header.get("training")
-        return _Fitted(network, tuple(names), training if isinstance(training, dict) else {})
+        training, metadata = header.get("training"), header.get("metadata")
+        return _Fitted(network, tuple(names), training if isinstance(training, dict) else {},
+                       metadata if isinstance(metadata, dict) else {})
 
     # --- training --------------------------------------------------------------------------
 
@@ -286,68 +277,13 @@ class _TorchModel:
             torch.set_num_threads(threads)  # process-wide: torch has no per-thread setting
 
     def _check_data(self, data: TrainingData) -> tuple[np.ndarray, np.ndarray]:
-        if data.task != self._task:
-            other = "TorchRegressor" if self._kind == "classifier" else "TorchClassifier"
-            raise ValueError(
-                f"{type(self).__name__} learns {self._task}, but the training data is for "
-                f"{data.task}; use {other}"
-            )
-        x = np.asarray(data.x)
-        if not np.issubdtype(x.dtype, np.number) or x.ndim < 2:
-            raise ValueError(
-                f"training features must be numbers shaped (windows, ...), got {x.dtype} {x.shape}"
-            )
-        if self.architecture == "cnn1d" and x.ndim != 3:
-            raise ValueError(
-                f"architecture='cnn1d' trains on raw windows (windows, channels, samples), got "
-                f"features of shape {x.shape}; return the raw window from extract, or use 'mlp'"
-            )
-        x = x.astype(np.float32)
-        bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
-        if bad.any():
-            raise ValueError(
-                f"{int(bad.sum())} training windows hold NaN or infinite features (first at "
-                f"window {int(np.flatnonzero(bad)[0])}); fix the extractor or drop those windows"
-            )
-        if self._kind == "classifier":
-            y = np.asarray(data.y)
-            if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-                raise ValueError(f"class targets must be whole numbers shaped (windows,), got {y.shape}")
-            present = np.unique(y)
-            if present.size < 2:
-                name = data.names[int(present[0])]
-                raise ValueError(
-                    f"all {len(y)} training windows are of class {name!r}; record trials of at "
-                    "least two classes before training"
-                )
-            return x, y.astype(np.int64)
-        y = np.asarray(data.y, dtype=np.float64)
-        if y.ndim == 1 and len(data.names) == 1:
-            y = y[:, None]
-        if y.shape != (len(x), len(data.names)):
-            raise ValueError(
-                f"regression targets must be shaped (windows, {len(data.names)}) for "
-                f"{list(data.names)}, got {y.shape}"
-            )
-        if not np.isfinite(y).all():
-            raise ValueError("regression targets hold NaN or infinite values")
-        return x, y.astype(np.float32)
+        return check_data(data, type(self).__name__, self._kind, self._task, self.architecture)
 
-    def _split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Train and validation indices: the last part of each class, in recording order.
-
-        Later windows validate earlier ones, which (unlike a random split of overlapping
-        windows) does not leak near-copies of training windows into validation.
-        """
-        groups = [np.flatnonzero(y == k) for k in np.unique(y)] if self._kind == "classifier" \
-            else [np.arange(len(y))]
-        train, val = [], []
-        for members in groups:
-            held = min(int(round(self.validation_fraction * len(members))), len(members) - 1)
-            cut = len(members) - max(held, 0)
-            train.append(members[:cut])
-            val.append(members[cut:])
-        return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+    def _split(self, y: np.ndarray, groups: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        classifier = self._kind == "classifier"
+        return validation_split(y, groups if classifier else None, self.validation_fraction,
+                                per_class=classifier)
 
     def _loss_fn(self, y_train: torch.Tensor, outputs: int):
         if self._kind == "regressor":
@@ -406,7 +342,8 @@ class _TorchModel:
                     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
                 job.raise_if_cancelled()
                 job.report(epoch=epoch, epochs=self.epochs, loss=total / max(seen, 1),
-                           score=score, message=f"validation loss {val_loss:.4f}")
+                           score=score, val_loss=val_loss,
+                           message=f"validation loss {val_loss:.4f}")
                 if epoch - best_epoch >= self.patience:
                     break
         finally:
@@ -433,25 +370,6 @@ class _TorchModel:
             "training_windows": int(train.size),
             "seed": self.seed,
         }
-
-
-def _floats(tensor: torch.Tensor) -> list[float]:
-    return [float(v) for v in tensor.detach().to("cpu").reshape(-1).tolist()]
-
-
-def _scaling(values: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
-    values = np.asarray(values, dtype=np.float64)
-    mean = values.mean(axis=axis)
-    std = values.std(axis=axis)
-    # Constant inputs get unit scale instead of a division by zero.
-    std = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1e-30), std, 1.0)
-    return mean, std
-
-
-def _input_scaling(x: np.ndarray, architecture: str) -> tuple[np.ndarray, np.ndarray]:
-    if architecture == "mlp":
-        return _scaling(x.reshape(len(x), -1), axis=0)
-    return _scaling(x.transpose(1, 0, 2).reshape(x.shape[1], -1), axis=1)
 
 
 class TorchClassifier(_TorchModel):

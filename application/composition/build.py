@@ -41,6 +41,13 @@ def make_extract(features: Callable[[np.ndarray], np.ndarray] | str, streams: li
     return extract
 
 
+def draw_report(report, path: str) -> None:
+    """report.png through the matplotlib adapter (ImportError naming the `report` extra)."""
+    from hexloop.adapters.matplotlib import save_report_png
+
+    save_report_png(report, path)
+
+
 def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
@@ -121,6 +128,8 @@ def build(setup: LabSetup, registry: Registry, headless: bool = False,
         if pipeline is not None:
             pipeline.extract(make_extract(features, names))
             pipeline.use_model(factory)
+            pipeline.features_name = str(pipe_cfg.get("features", "emg_features"))
+            pipeline.report_figure = draw_report  # report.png beside a saved model
             for i, (out, transport) in enumerate(zip(setup.section("outputs"), transports,
                                                      strict=True)):
                 output = make(f"outputs[{i}]", Output, transport,
