@@ -167,3 +167,30 @@ def test_defaults_are_filled_in_and_aliases_resolved():
     assert normalize_stages([{"type": "hysteresis"}, {"type": "ema"}]) == (
         {"type": "dwell", "ticks": 3, "seconds": 0.0}, {"type": "smooth", "alpha": 0.3})
     assert stage_problems([{"type": "majority", "n": 5}], where="outputs[0].stages") == []
+
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
+                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8))
+STAGE = st.one_of(SCALARS, st.builds(
+    lambda t, d: {**d, "type": t},
+    st.sampled_from(["smooth", "ema", "one_euro", "threshold", "majority", "dwell", "hysteresis",
+                     "edge", "x", 3]),
+    st.dictionaries(st.sampled_from(["alpha", "min_cutoff", "beta", "d_cutoff", "min_confidence",
+                                     "no_decision", "n", "ticks", "seconds", "other"]),
+                    SCALARS, max_size=4)))
+
+
+@settings(max_examples=2000 if FULL else 150, deadline=None, database=None)
+@given(specs=st.one_of(SCALARS, st.lists(STAGE, max_size=5)),
+       values=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=4))
+def test_any_stages_give_named_problems_or_a_chain_that_runs(specs, values):
+    problems = stage_problems(specs)
+    if problems:
+        assert all(k.startswith("stages") and m for k, m in problems)
+        with pytest.raises(StagesInvalid):
+            OutputStages(specs)
+        return
+    stages = OutputStages(specs)
+    for k in range(5):
+        out = stages.apply({f"v{i}": v for i, v in enumerate(values)}, k * 0.02)
+        assert out is None or isinstance(out, dict)
