@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from hexloop.domain.labels import LabelEvent, LabelTrack
+from hexloop.domain.state import Action, State, refusal_reason
 from hexloop.domain.windowing import labeled_windows
 
 NAMES = ("rest", "fist", "open")
@@ -34,3 +35,12 @@ def test_a_negative_class_index_is_refused_and_nothing_is_added():
         track.add(LabelEvent(1.0, -1))
     assert track.events == (LabelEvent(0.0, 0),)
     assert track.counts(end=2.0) == {"rest": 1, "fist": 0, "open": 0}
+
+
+def test_a_stop_refused_outside_idle_names_what_is_running_not_idle():
+    # Survivor: `stop action AND idle` loosened to OR, so stopping something that is not running
+    # while another activity runs said "nothing is running (state is idle)".
+    assert refusal_reason(State.TRAINING, Action.STOP_PREDICTING) == (
+        "cannot stop predicting while training: wait for training to finish or cancel it")
+    assert refusal_reason(State.IDLE, Action.STOP_TRAINING) == (
+        "cannot stop training: nothing is running (state is idle)")
