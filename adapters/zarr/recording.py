@@ -44,6 +44,7 @@ from .layout import (
     stream_groups,
     write_atomically,
 )
+from .location import default_session_dir
 from .packing import pack_folder, repair_folder
 from .reading import ZarrSession, open_session
 from .writer import DURABILITIES, SessionWriter, StagedStream, create_tree, rescue_folder
@@ -60,16 +61,18 @@ ProgressCallback = Callable[[float], None]  # fraction done, 0.0 to 1.0
 class ZarrStore:
     """The Store port on Zarr v3: one folder per session, packed into `<name>.session.zip` on close.
 
-    `chunk_seconds` sets each stream's block length from its rate; `compression` is "zstd" or
-    None; `pack_progress(fraction)` follows packing; a session holds at most
-    `max_backlog_bytes` of blocks waiting for the disk before it drops (and reports) new ones.
+    `base_dir` is where sessions go (default: `location.default_session_dir()`, the user data
+    folder from platformdirs, or $HEXLOOP_SESSIONS); `chunk_seconds` sets each stream's block
+    length from its rate; `compression` is "zstd" or None; `pack_progress(fraction)` follows
+    packing; a session holds at most `max_backlog_bytes` of blocks waiting for the disk before
+    it drops (and reports) new ones.
     `durability` is "fsync" (each block's files are fsynced on the writer thread: a power cut
     costs at most one block) or "flush" (left to the OS, for scratch recordings).
     """
 
     def __init__(
         self,
-        base_dir: str | os.PathLike,
+        base_dir: str | os.PathLike | None = None,
         chunk_seconds: float = 1.0,
         compression: str | None = "zstd",
         compression_level: int = 3,
@@ -89,7 +92,7 @@ class ZarrStore:
         if max_backlog_bytes < 0:
             raise ValueError(f"max_backlog_bytes must be >= 0, got {max_backlog_bytes}")
         optional("zarr", extra="zarr", purpose="ZarrStore")
-        self.base_dir = Path(base_dir)
+        self.base_dir = Path(base_dir) if base_dir is not None else default_session_dir()
         self.chunk_seconds = float(chunk_seconds)
         self.compression = compression
         self.compression_level = int(compression_level)

@@ -1,24 +1,12 @@
-"""Where hexloop keeps things when nobody says: the default session folder, from platformdirs.
+"""Where hexloop keeps things when nobody says, for the commands and the reports.
 
-`default_session_dir()` is `<user data dir>/hexloop/recordings` (on Linux
-`~/.local/share/hexloop/recordings`, or under `$XDG_DATA_HOME`; on macOS
-`~/Library/Application Support/hexloop/recordings`; on Windows `%LOCALAPPDATA%\\hexloop\\recordings`),
-or `$HEXLOOP_SESSIONS` when that is set. A setup's `[store] options.base_dir` and `--out` win.
+The default session folder is the Zarr store's (`hexloop.adapters.zarr.location`): platformdirs'
+user data folder + `hexloop/recordings`, or `$HEXLOOP_SESSIONS`. A setup's `[store]
+options.base_dir` and `--out` win over it.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from hexloop.adapters.zarr.location import SESSIONS_ENV, default_session_dir
 
-SESSIONS_ENV = "HEXLOOP_SESSIONS"
-
-
-def default_session_dir() -> Path:
-    """The folder sessions go to when a setup or command names none (not created here)."""
-    chosen = os.environ.get(SESSIONS_ENV)
-    if chosen:
-        return Path(chosen).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("hexloop", appauthor=False)) / "recordings"
+__all__ = ["SESSIONS_ENV", "default_session_dir"]
