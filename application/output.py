@@ -64,6 +64,9 @@ class Output:
         self._warned: set[str] = set()  # causes of slowness already warned about this run
         self._warn_lock = threading.Lock()
         self._calls = _CallTimes()
+        #: Called on the output thread after each successful send with (output, sample, stamp)
+        #: (an online session records what was sent: application/online.py); must not raise.
+        self.on_sent: Any = None
 
     def push(self, value: Any) -> None:
         """Make `value` the one sent from the next tick on; None withdraws it (nothing is sent,
@@ -186,6 +189,9 @@ class Output:
                         opened = True
                     self._call(self.transport.send, sample, stamp)
                     self.sent += 1
+                    listener = self.on_sent
+                    if listener is not None:
+                        listener(self, sample, stamp)
                 except Exception as e:  # noqa: BLE001 - a bad transport never stops the loop
                     self._report(e)
         finally:

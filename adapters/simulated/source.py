@@ -12,7 +12,10 @@ from hexloop.domain.streams import StreamInfo
 class SimulatedSource:
     """A Source whose sample count is derived from elapsed time, so it never drifts.
 
-    `set_class` switches the simulated gesture (a cue can drive it).
+    `set_class` switches the simulated gesture. The app's cues (cue buttons, `app.mark`,
+    `app.cue`, a protocol) drive it, by class name when the app's classes are among
+    `class_names`, else by index; `follow_cues=False` (`follow_cues = false` in a setup file's
+    options) leaves it alone, for a second simulated stream that should not follow them.
     """
 
     def __init__(
@@ -24,9 +27,13 @@ class SimulatedSource:
         class_names: tuple[str, ...] = DEFAULT_CLASSES,
         seed: int = 0,
         clock=None,
+        follow_cues: bool = True,
     ):
         if not rate > 0:
             raise ValueError(f"a simulated amplifier needs a positive rate in Hz, got {rate}")
+        if not isinstance(follow_cues, bool):
+            raise ValueError(f"follow_cues must be true or false, got {follow_cues!r}")
+        self.follow_cues = follow_cues
         self._info = StreamInfo(name, channels, rate, "float32", type="EMG", units=("V",) * channels)
         self.chunk = chunk  # deliver only whole chunks of this many samples (0: whatever is due)
         self.simulator = EmgSimulator(channels, rate, tuple(class_names), seed)
@@ -37,6 +44,11 @@ class SimulatedSource:
     @property
     def info(self) -> StreamInfo:
         return self._info
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The simulated gestures, in `set_class` order."""
+        return self.simulator.class_names
 
     def set_class(self, class_index: int) -> None:
         self.simulator.set_class(class_index)

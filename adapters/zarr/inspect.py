@@ -47,8 +47,9 @@ def describe(session) -> str:
         f"ended    {session.document.get('ended') or '-'}",
         "versions " + ", ".join(f"{k} {v}" for k, v in sorted(meta.versions.items())),
     ]
-    if meta.extras:
-        lines.append("extras   " + ", ".join(f"{k}={v!r}" for k, v in meta.extras.items()))
+    extras = {k: v for k, v in meta.extras.items() if k != "online"}  # its own section below
+    if extras:
+        lines.append("extras   " + ", ".join(f"{k}={v!r}" for k, v in extras.items()))
     lines.append("streams")
     for info in session.streams:
         n = session.sample_count(info.name)
@@ -73,6 +74,9 @@ def describe(session) -> str:
         mine = [t for t in trials if t.class_index == index]
         total = float(np.sum([t.duration for t in mine])) if mine else 0.0
         lines.append(f"  {name}: {len(mine)} trials, {_seconds(total)}")
+    from .online import describe_online
+
+    lines += describe_online(session)
     if session.error:
         lines.append(f"error    {session.error}")
     for problem in session.problems:

@@ -395,6 +395,14 @@ class ZarrSession:
 
         return session_to_mne(self, streams)
 
+    def online(self, stream: str | None = None, hold_s: float = 0.1, settle_s: float = 0.0):
+        """An online session's score (`hexloop.domain.online.OnlineScore`): accuracy against the
+        cues, per class, and the decision latency after each cue (the cued class held `hold_s`),
+        of its predictions stream, or of `stream` (another one, or what an Output sent)."""
+        from .online import online_score
+
+        return online_score(self, stream, hold_s, settle_s)
+
     def summary_text(self) -> str:
         from .inspect import describe
 
