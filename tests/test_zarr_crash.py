@@ -48,6 +48,12 @@ CHILD = textwrap.dedent(f"""
 """)
 
 
+def caught_up(state) -> bool:
+    """The writer holds less than one block per stream that is not on disk yet."""
+    return all(state["appended"][name] - state["written"][name] < round(rate * BLOCK_S)
+               for name, (_, rate, _) in STREAMS.items())
+
+
 def test_a_killed_recording_keeps_every_label_and_all_but_the_last_block(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
@@ -55,13 +61,13 @@ def test_a_killed_recording_keeps_every_label_and_all_but_the_last_block(tmp_pat
                              stdout=subprocess.PIPE, text=True)
     try:
         folder = json.loads(child.stdout.readline())["folder"]
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             state = json.loads(child.stdout.readline())
-            if len(state["labels"]) >= 8 and state["written"]["emg"] >= 500:
+            if len(state["labels"]) >= 8 and state["written"]["emg"] >= 500 and caught_up(state):
                 break
         else:
-            pytest.fail("the child did not record enough within 20 s")
+            pytest.fail("the child did not record enough, with its writer caught up, within 60 s")
         child.send_signal(signal.SIGKILL)
         child.wait(10)
         for line in child.stdout:  # states printed before the kill landed
@@ -87,8 +93,11 @@ def test_a_killed_recording_keeps_every_label_and_all_but_the_last_block(tmp_pat
             n = on_disk[name]
             assert n % block == 0, "only whole blocks are read back"
             assert n >= state["written"][name], "a block reported written was lost"
-            # lost: the block being filled, plus at most the one the writer had in hand
-            assert state["appended"][name] - n < 2 * block
+            # lost: what the writer had not written yet. With the writer caught up when the kill
+            # landed (the usual case), that is the block being filled plus at most the one in
+            # its hands; a loaded machine can leave more waiting, and those are lost too.
+            if caught_up(state):
+                assert state["appended"][name] - n < 2 * block
             data, ts = crashed.data(name)
             expected = EmgSimulator(channels, rate, ("rest", "fist", "flexion", "extension"),
                                     seed).generate(n)
