@@ -5,7 +5,8 @@ reads SESSION (a session folder or `.session.zip` through the setup's store, or 
 text export, read with the options of the setup's replay stream) and runs
 `hexloop.application.evaluate.evaluate` on it: the online path on a simulated clock, as fast as
 the CPU allows. Prints the report and saves the prediction stream beside the session as
-`<SESSION>.predictions.csv` (or `--out`). Exit 0, or 2 with what to fix.
+`<SESSION>.predictions.csv` (in the current folder when the session's is read-only; or
+`--out`). Exit 0, or 2 with what to fix.
 
 The application is imported only when the command runs (the parser is built for every command).
 """
@@ -89,14 +90,20 @@ def cmd_evaluate(args) -> int:
         print(f"cannot evaluate {args.session}: {e}", file=sys.stderr)
         return 2
     print(result.text())
-    out = Path(args.out) if args.out else Path(str(Path(args.session)) + ".predictions.csv")
-    try:
-        result.save_csv(out)
-    except OSError as e:
-        print(f"could not save the predictions to {out}: {e}; use --out", file=sys.stderr)
-        return 2
-    print(f"predictions saved to {out}")
-    return 0
+    session_path = Path(args.session)
+    beside = Path(str(session_path) + ".predictions.csv")
+    # beside the session; where that is read-only (shared data), in the current folder
+    candidates = [Path(args.out)] if args.out else [beside, Path(beside.name)]
+    for out in candidates:
+        try:
+            result.save_csv(out)
+        except OSError as e:
+            problem = f"could not save the predictions to {out}: {e}"
+            continue
+        print(f"predictions saved to {out}")
+        return 0
+    print(f"{problem}; choose a writable file with --out", file=sys.stderr)
+    return 2
 
 
 def add_parser(sub) -> None:
