@@ -3,10 +3,9 @@
 Needs the `zarr` extra (zarr, numcodecs; mne for `to_mne`). docs/recording.md has the format.
 """
 
-from .inspect import inspect_text
 from .layout import SessionFormatError
 from .packing import RecoveryResult, pack_folder, recover, recover_session, repair_folder
-from .reading import ReadLimitError, ZarrSession, open_session
+from .reading import ReadLimitError, ZarrSession, inspect_text, open_session
 from .recording import ZarrRecording, ZarrStore
 from .verify import Damage, VerifyReport, verify_session
 

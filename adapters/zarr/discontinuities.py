@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Iterable
 
-DISCONTINUITIES_NAME = "discontinuities.jsonl"
+from .names import DISCONTINUITIES_NAME
 
 
 def encode_discontinuity(stream: str, sample: int, before: float, after: float) -> bytes:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from .layout import SessionFormatError
@@ -82,11 +80,3 @@ def describe(session) -> str:
     for problem in session.problems:
         lines.append(f"note     {problem}")
     return "\n".join(lines)
-
-
-def inspect_text(path: str | os.PathLike) -> str:
-    """Summary of the session folder or `.session.zip` at `path` (for `hexloop inspect`)."""
-    from .reading import open_session
-
-    with open_session(path) as session:
-        return describe(session)

@@ -25,11 +25,10 @@ from hexloop.domain.session import SCHEMA_VERSION, SessionMeta
 from hexloop.domain.streams import StreamInfo, geometry_problems
 
 from .limits import MAX_CHUNK_BYTES, MAX_META_BYTES
+from .names import LABELS_NAME, META_NAME
 
 FORMAT = "hexloop.session"
 ADAPTER = "hexloop.adapters.zarr"
-META_NAME = "meta.json"
-LABELS_NAME = "labels.jsonl"
 STREAMS_GROUP = "streams"
 ZIP_SUFFIX = ".session.zip"
 MANIFEST_NAME = "manifest.json"  # in archives only: every packed file's size and CRC-32

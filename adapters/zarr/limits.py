@@ -20,6 +20,8 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Mapping
 
+from .names import DISCONTINUITIES_NAME, LABELS_NAME, META_NAME
+
 #: The largest meta.json accepted (it holds the free-form extras, so it is generous).
 MAX_META_BYTES = 16 * 2**20
 #: The largest labels.jsonl (about 200 000 label events) or discontinuities.jsonl accepted.
@@ -39,11 +41,9 @@ _ZSTD_MARGIN = 1024
 
 def role_limit(name: str) -> int | None:
     """The largest size a session file of this name may have, or None for chunks and others."""
-    from .layout import LABELS_NAME, META_NAME  # layout imports this module
-
     if name == META_NAME:
         return MAX_META_BYTES
-    if name in (LABELS_NAME, "discontinuities.jsonl"):
+    if name in (LABELS_NAME, DISCONTINUITIES_NAME):
         return MAX_LABELS_BYTES
     if name == "zarr.json" or name.endswith("/zarr.json"):
         return MAX_ZARR_JSON_BYTES

@@ -449,3 +449,9 @@ class ZarrSession:
 def open_session(path: str | os.PathLike) -> ZarrSession:
     """Read a session folder or `.session.zip` (entries escaping the archive are refused)."""
     return ZarrSession(path)
+
+
+def inspect_text(path: str | os.PathLike) -> str:
+    """Summary of the session folder or `.session.zip` at `path` (for `hexloop inspect`)."""
+    with open_session(path) as session:
+        return session.summary_text()
