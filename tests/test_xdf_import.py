@@ -4,6 +4,7 @@ Files: the two shared example files (minimal.xdf, empty_streams.xdf) and files w
 tests/xdf_writer.py from the XDF specification (pyxdf has no writer), random ones included.
 """
 
+import json
 import os
 
 import numpy as np
@@ -268,3 +269,20 @@ def test_parse_classes_round_trips_names(names):
 def test_parse_classes_refuses_half_written_lists(bad):
     with pytest.raises(XdfError, match="--classes"):
         parse_classes(bad)
+
+
+def test_marker_streams_too_large_for_meta_json_go_beside_the_session(tmp_path, monkeypatch):
+    from hexloop.adapters.xdf import reading
+
+    monkeypatch.setattr(reading, "MARKERS_IN_META_BYTES", 100)
+    path = tmp_path / "rec.xdf"
+    jittery_file(path)
+    with imported(path, tmp_path) as s:
+        kept = s.meta.extras["xdf"]["markers"]["cues"]
+        assert kept["count"] == 4 and kept["in_file"] == ".markers.json"
+        location = s.path
+    sidecar = list(tmp_path.glob("out/*.markers.json"))
+    assert [p.name.removesuffix(".markers.json") for p in sidecar] == [
+        os.path.basename(location).removesuffix(".session.zip")]
+    markers = json.loads(sidecar[0].read_text())["markers"]["cues"]["samples"]
+    assert [v for _, (v,) in markers] == ["1", "2", "1", "3"]

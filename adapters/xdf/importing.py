@@ -9,14 +9,16 @@ store's backlog limit and no block is dropped.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from hexloop.domain.session import SessionSummary
 
-from .reading import XdfRecording, read_xdf
+from .reading import MARKERS_FILE_SUFFIX, XdfRecording, read_xdf
 
 #: Samples handed to `append` at once are at most this many bytes.
 APPEND_BYTES = 4 * 2**20
@@ -67,9 +69,23 @@ def write_recording(recording: XdfRecording, store, *,
         session.close()  # what was appended is kept and packed; the caller sees the error
         raise
     summary = session.close()
+    if recording.markers_overflow is not None:
+        _write_markers(recording, summary)
     if progress is not None:
         progress(1.0)
     return summary
+
+
+def _write_markers(recording: XdfRecording, summary: SessionSummary) -> Path:
+    """Marker streams too large for meta.json, written beside the session (atomically)."""
+    location = Path(summary.location)
+    stem = location.name.removesuffix(".session.zip")
+    path = location.with_name(stem + MARKERS_FILE_SUFFIX)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"file": Path(recording.path).name,
+                               "markers": recording.markers_overflow}), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 def import_xdf(path: str | os.PathLike, store, *, classes: str | Sequence[str] | None = None,

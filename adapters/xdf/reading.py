@@ -4,7 +4,8 @@
 (`synchronize_clocks=True`, clock resets handled) and dejittering off unless asked, so each
 sample keeps its recorded stamp. Numeric streams keep pyxdf's arrays as they are (same dtype,
 same bits); string streams are marker streams: one of them becomes the label track, and every
-one is kept verbatim (time and text of each marker) in the session's extras under `xdf`.
+one is kept verbatim (time and text of each marker) in the session's extras under `xdf` (or,
+past MARKERS_IN_META_BYTES, in `<session>.markers.json` beside the session).
 
 Which string stream becomes the labels: the one named by `markers=`; otherwise the only one that
 holds markers; otherwise the only one of those whose LSL type contains "marker"; otherwise none
@@ -15,6 +16,7 @@ appearance, unless `classes` maps them (`parse_classes`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,6 +33,12 @@ from hexloop.domain.streams import GeometryError, StreamInfo
 #: XDF channel formats and the numpy dtype pyxdf gives them.
 XDF_DTYPES = {"float32": "float32", "double64": "float64", "int8": "int8", "int16": "int16",
               "int32": "int32", "int64": "int64"}
+
+
+#: Marker streams larger than this (as JSON) go to `<session>.markers.json` beside the session
+#: instead of meta.json's extras, which readers refuse past 16 MiB.
+MARKERS_IN_META_BYTES = 4 * 2**20
+MARKERS_FILE_SUFFIX = ".markers.json"
 
 
 class XdfError(ValueError):
@@ -132,6 +140,8 @@ class XdfRecording:
         self.streams = tuple(streams)
         self.markers = markers
         self.label_stream = label_stream
+        #: every marker stream verbatim when too large for meta.json (written beside the session)
+        self.markers_overflow: dict | None = None
         self._labels = labels
         self._meta = meta
 
@@ -286,12 +296,21 @@ def read_xdf(path: str | os.PathLike, *, classes: str | Sequence[str] | None = N
         "dejittered": bool(dejitter),
         "label_stream": label_stream,
         "streams": kept,
-        "markers": {name: {"type": m["type"], "header": m["header"],
-                           "samples": [[t, v] for t, v in zip(m["times"], m["samples"])]}
-                    for name, m in marker_data.items()},
     }}
+    markers_doc = {name: {"type": m["type"], "header": m["header"],
+                          "samples": [[t, v] for t, v in zip(m["times"], m["samples"])]}
+                   for name, m in marker_data.items()}
+    overflow = None
+    if len(json.dumps(markers_doc)) > MARKERS_IN_META_BYTES:  # meta.json is read up to 16 MiB
+        overflow = markers_doc
+        markers_doc = {name: {"type": m["type"], "header": m["header"], "count": len(m["times"]),
+                              "in_file": MARKERS_FILE_SUFFIX}
+                       for name, m in marker_data.items()}
+    extras["xdf"]["markers"] = markers_doc
     meta = SessionMeta("hexloop import", [s.info for s in streams], class_names, slug=path.stem,
                        created=_created(file_header, path),
                        versions={"pyxdf": getattr(pyxdf, "__version__", "unknown")}, extras=extras)
-    return XdfRecording(path, streams, marker_data, label_stream,
-                        LabelTrack(class_names, events), meta)
+    recording = XdfRecording(path, streams, marker_data, label_stream,
+                             LabelTrack(class_names, events), meta)
+    recording.markers_overflow = overflow
+    return recording
