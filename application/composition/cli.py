@@ -276,6 +276,9 @@ def parser() -> argparse.ArgumentParser:
     from .commands_data import add_commands  # import, export, sysinfo
 
     add_commands(sub)
+    from .train import add_parser as add_train  # train with a report (#15)
+
+    add_train(sub)
     return p
 
 

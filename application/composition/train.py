@@ -1,0 +1,120 @@
+"""`hexloop train SESSION --setup SETUP [--out MODEL]`: train the setup's model on a recording.
+
+Builds the setup's app (nothing starts: no thread, no LSL), reads SESSION as `hexloop evaluate`
+does, and trains on its labelled trials with a live progress line (every cross-validation fold,
+then the model that is kept; Ctrl-C cancels). Prints the training report: the cross-validated
+accuracy next to chance, a plain-words warning when the model is near chance, the confusion
+matrix and precision / recall per class. Saves the model (default `<app name>.model`) with
+`report.json` and `report.png` beside it. Exit 0, 1 when training failed, 2 with what to fix.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+POLL_S = 0.2
+
+
+def print_report(pipeline, out=None) -> None:
+    """The pipeline's training report for a terminal (also for the protocol runner)."""
+    out = out or sys.stdout
+    report = getattr(pipeline, "report", None)
+    print(report.text() if report is not None else "no training report", file=out)
+
+
+def _progress_line(pipeline) -> str:
+    p = pipeline.progress
+    if p is None:
+        return "training..."
+    stage = f" {p.stage}" if p.stage else ""
+    epochs = f" epoch {p.epoch}/{p.epochs}" if p.epochs else ""
+    return f"training {p.fraction:4.0%}{stage}{epochs}"
+
+
+def train_and_report(pipeline, data, out=None, err=None) -> bool:
+    """Train `pipeline` on `data` showing progress on `err`; True when a model came out."""
+    out, err = out or sys.stdout, err or sys.stderr
+    tty = getattr(err, "isatty", lambda: False)()
+    pipeline.start_training(data)
+    last = ""
+    try:
+        while not pipeline.wait_training(POLL_S):
+            line = _progress_line(pipeline)
+            if tty:
+                err.write(f"\r\x1b[2K{line}")
+            elif line != last and line.split(" epoch")[0] != last.split(" epoch")[0]:
+                err.write(line + "\n")  # one line per stage and percent, not per poll
+            err.flush()
+            last = line
+    except KeyboardInterrupt:
+        pipeline.cancel_training()
+        pipeline.wait_training(10)
+    if tty:
+        err.write("\r\x1b[2K")
+    err.write(_progress_line(pipeline) + "\n")
+    message = pipeline.progress.message if pipeline.progress is not None else ""
+    if not message.startswith("trained"):
+        err.write(f"training did not produce a model: {message}\n")
+        return False
+    print_report(pipeline, out)
+    return True
+
+
+def cmd_train(args) -> int:
+    from .build import build
+    from .evaluate import read_session
+    from .labsetup import SetupInvalid, load_setup
+    from .registry import Registry
+
+    registry = Registry.from_entry_points()
+    try:
+        setup = load_setup(args.setup, registry)
+        built = build(setup, registry, headless=True)
+    except SetupInvalid as e:
+        print(e, file=sys.stderr)
+        return 2
+    pipeline = built.pipeline
+    if pipeline is None:
+        print("train needs a [pipeline] (and a [model]) in the setup file", file=sys.stderr)
+        return 2
+    if args.folds is not None:
+        pipeline.cv_folds = args.folds
+    try:
+        session = read_session(args.session, built, registry, setup.section("streams"))
+        data = pipeline.training_data(session, target=args.target)
+    except (OSError, ValueError, KeyError, LookupError, RuntimeError) as e:
+        print(f"cannot train on {args.session}: {e}", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    if not train_and_report(pipeline, data):
+        return 1
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in built.app.name)
+    path = args.out or f"{safe}.model"
+    try:
+        pipeline.save_model(path)
+    except (OSError, ValueError, RuntimeError) as e:
+        print(f"could not save the model to {path}: {e}; use --out", file=sys.stderr)
+        return 2
+    print(f"model saved to {path} (report.json and report.png beside it) after "
+          f"{time.monotonic() - t0:.1f} s")
+    for entry in built.app.ctx.log.since(0)[0]:
+        if entry.level == "warning" and entry.source == pipeline.name \
+                and "report" in entry.message:
+            print(f"warning: {entry.message}", file=sys.stderr)  # e.g. report.png not drawn
+    return 0
+
+
+def add_parser(sub) -> None:
+    """The `train` subcommand, for cli.parser()."""
+    tr = sub.add_parser("train", help="train the setup's model on a recorded session and report "
+                                      "its cross-validated accuracy",
+                        description=__doc__.split("\n\n")[1])
+    tr.add_argument("session", help="a session folder, .session.zip, or a text recording")
+    tr.add_argument("--setup", required=True, help="the setup file whose pipeline and model train")
+    tr.add_argument("--out", default=None, help="the model file (default: <app name>.model)")
+    tr.add_argument("--folds", type=int, default=None,
+                    help="cross-validation folds by trial (default 5; 1 turns it off)")
+    tr.add_argument("--target", default=None, metavar="STREAM",
+                    help="learn this stream's values (regression) instead of the cued classes")
+    tr.set_defaults(fn=cmd_train)
