@@ -109,7 +109,7 @@ def add_commands(sub) -> None:
     """Register import, export and sysinfo on the CLI's subparsers."""
     imp = sub.add_parser(
         "import", help="import an XDF file (LabRecorder) as a session",
-        description="Write an XDF file as a hexloop session: every numeric stream bit-exact with "
+        description="Write an XDF file as a hexloop session: every numeric stream bit-exact with\n"
         "its timestamps (clock offsets applied as pyxdf does), one marker stream as the labels.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="--classes: comma-separated class names in index order; a marker is its own class "
