@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,15 @@ pytest.importorskip("zarr")
 
 from hexloop.adapters.zarr import ZarrStore  # noqa: E402
 from hexloop.adapters.zarr.layout import (  # noqa: E402
+    MANIFEST_NAME,
     SessionFormatError,
+    decode_labels,
     decode_meta,
+    fsync_dir,
     session_folder_name,
 )
-from hexloop.adapters.zarr.packing import pack_folder, repair_folder  # noqa: E402
+from hexloop.adapters.zarr.packing import pack_folder, recover_session, repair_folder  # noqa: E402
+from hexloop.domain.labels import LabelEvent  # noqa: E402
 from hexloop.domain.session import SessionMeta  # noqa: E402
 from hexloop.domain.streams import StreamInfo  # noqa: E402
 
@@ -100,3 +105,34 @@ def test_a_meta_json_of_another_format_is_refused_as_not_a_session(tmp_path):
         decode_meta(json.dumps(doc).encode(), "somewhere")
     with pytest.raises(SessionFormatError, match="not a hexloop session description"):
         decode_meta(b"[1, 2]", "somewhere")
+
+
+def test_recover_given_the_archive_finishes_a_leftover_folder_beside_it(tmp_path):
+    # Survivor: the folder's name derived from the archive's by slicing with +len instead of
+    # -len, so `recover X.session.zip` never saw the leftover folder X beside it.
+    folder = _closed_folder(tmp_path)
+    archive = pack_folder(folder)
+    with zipfile.ZipFile(archive) as z:  # the folder as a crash during its removal leaves it
+        z.extractall(folder, [n for n in z.namelist() if n != MANIFEST_NAME])
+    result = recover_session(archive)
+    assert result.action == "finished packing"
+    assert result.path == archive and not folder.exists()
+
+
+def test_a_torn_label_line_before_the_final_newline_is_reported_as_cut_short():
+    # Survivor: `the last line OR only blank lines follow` narrowed to AND, so a torn line that
+    # still got its newline was called "not a label record" instead of an interrupted write.
+    good = b'{"time": 1.0, "class_index": 0}\n'
+    track, problems = decode_labels(good + b'{"time": 2.\n', ("rest",))
+    assert track.events == (LabelEvent(1.0, 0),)
+    assert problems == ["labels.jsonl line 2 is cut short (the recording was interrupted while "
+                        "writing it); skipped"]
+    _, problems = decode_labels(b"garbage\n" + good, ("rest",))
+    assert problems == ["labels.jsonl line 1 is not a label record; skipped"]
+
+
+def test_syncing_a_folder_that_cannot_be_opened_is_best_effort(tmp_path):
+    # Survivor: `except OSError` around opening the folder removed. Directory fsync is an extra
+    # on top of the file's own fsync; where a folder cannot be opened it must not fail a write.
+    fsync_dir(tmp_path / "gone")
+    fsync_dir(tmp_path)
