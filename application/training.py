@@ -15,7 +15,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -31,8 +31,8 @@ from hexloop.domain.modelsetup import describe_setup, setup_differences
 from hexloop.domain.pipeline import TrainingCancelled, TrainingData, TrainingJob
 from hexloop.domain.report import LearningCurve, TrainingReport
 
-if TYPE_CHECKING:
-    from .pipeline import Pipeline
+#: A Pipeline (not imported: pipeline.py imports this module, and imports go one way).
+Pipeline = Any
 
 REPORT_JSON, REPORT_PNG = "report.json", "report.png"
 
