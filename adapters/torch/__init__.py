@@ -8,5 +8,8 @@ from hexloop.adapters._optional import optional
 optional("torch", extra="torch", purpose="hexloop.adapters.torch")
 
 from .model import TorchClassifier, TorchRegressor, resolve_device
+from .warmup import warm_up
+
+warm_up()  # torch's lazy imports happen here, not on a training thread while streams run
 
 __all__ = ["TorchClassifier", "TorchRegressor", "resolve_device"]
