@@ -109,3 +109,27 @@ def test_cli_export(tmp_path, capsys):
     assert len(list((tmp_path / "cli").glob("*_raw.fif"))) == 2
     assert main(["export", str(tmp_path / "nothing"), "--format", "fif"]) == 2
     assert "cannot" in capsys.readouterr().err
+
+
+def test_an_imported_xdf_recording_exports_to_bids(tmp_path):
+    """LabRecorder EEG (units spelled "microvolts") -> hexloop import -> BIDS -> mne-bids."""
+    mne_bids = pytest.importorskip("mne_bids")
+    pytest.importorskip("pyxdf")
+    pytest.importorskip("edfio")
+    from xdf_writer import XdfOut, write_xdf
+
+    data = (np.random.default_rng(3).standard_normal((500, 2)) * 20).astype(np.float32)
+    eeg = XdfOut(1, "EEG", 10.0 + np.arange(500) / RATE, data, rate=RATE, type="EEG",
+                 labels=["Cz", "Pz"], units=["microvolts"] * 2)
+    cues = XdfOut(2, "cues", np.array([10.5, 11.0]), strings=["left", "right"], type="Markers")
+    write_xdf(tmp_path / "run.xdf", [eeg, cues])
+    assert main(["import", str(tmp_path / "run.xdf"), "--out", str(tmp_path / "s")]) == 0
+    (location,) = (tmp_path / "s").glob("*.session.zip")
+    assert main(["export", str(location), "--format", "bids", "--out", str(tmp_path / "b")]) == 0
+    (edf,) = (tmp_path / "b").rglob("*_eeg.edf")
+    path = mne_bids.get_bids_path_from_fname(edf)
+    path.update(root=tmp_path / "b")
+    raw = mne_bids.read_raw_bids(path, verbose=False)
+    assert raw.ch_names == ["Cz", "Pz"] and raw.get_channel_types() == ["eeg", "eeg"]
+    assert list(raw.annotations.description) == ["left", "right"]
+    assert np.allclose(raw.get_data(), data.T * 1e-6, atol=np.ptp(data) * 1e-6 / 2**15)

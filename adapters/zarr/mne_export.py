@@ -16,7 +16,9 @@ import numpy as np
 
 from hexloop.adapters._optional import optional
 
-_VOLT_SCALE = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6, "nv": 1e-9}
+_VOLT_SCALE = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6, "nv": 1e-9,
+               # spelled out, as LSL apps (and so XDF files) often write them
+               "volts": 1.0, "millivolts": 1e-3, "microvolts": 1e-6, "nanovolts": 1e-9}
 _MNE_TYPES = {"eeg": "eeg", "emg": "emg", "ecg": "ecg", "eog": "eog", "seeg": "seeg",
               "ecog": "ecog", "resp": "resp", "bio": "bio", "stim": "stim", "misc": "misc"}
 
