@@ -23,7 +23,7 @@ from hexloop.domain.pipeline import (
     TrainingProgress,
 )
 from hexloop.domain.report import LearningCurve, TrainingReport
-from hexloop.domain.state import Action, State, TransitionRefused
+from hexloop.domain.state import Action, State, TransitionRefused, no_predictions_reason
 from hexloop.domain.windowing import labeled_window_starts
 
 from . import training
@@ -339,6 +339,19 @@ class Pipeline:
         if record:
             return self.app.recording_refusal(Action.START_PREDICTING, record=True)
         return self.app.ctx.machine.check(Action.START_PREDICTING)
+
+    def waiting_reason(self) -> str:
+        """Why there is no prediction yet, in words (the Predictions panel shows it)."""
+        waiting = []
+        if self.app.ctx.state is State.PREDICTING:
+            try:
+                waiting = [s.name for s in self.streams
+                           if s.buffer is None or len(s.buffer) < s.window_samples]
+            except KeyError as e:
+                return str(e.args[0])
+        return no_predictions_reason(self.app.ctx.state,
+                                     self._extract is not None and self._predict is not None,
+                                     self.model is not None, waiting)
 
     def start_predicting(self, record: bool = False, slug: str = "",
                          extras: dict | None = None) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -159,3 +159,32 @@ class StateMachine:
         if self._on_change is not None:
             self._on_change(transition)
         return transition
+
+
+def no_predictions_reason(state: State, has_functions: bool, has_model: bool,
+                          waiting_for: Sequence[str] = ()) -> str:
+    """Why a pipeline has no prediction to show yet, in words a user acts on.
+
+    `has_functions`: extract and predict are defined; `has_model`: trained or loaded;
+    `waiting_for`: while predicting, the streams whose first window is not full yet.
+    """
+    if state is S.PREDICTING:
+        if waiting_for:
+            return (f"Predicting: waiting for a full window of {', '.join(waiting_for)} "
+                    "(window_ms of samples) before the first prediction.")
+        return "Predicting: the first prediction is on its way."
+    if state is S.TRAINING:
+        return ("Training: when it has finished, press Start predicting to see live "
+                "predictions.")
+    if not has_functions:
+        return ("Nothing to predict with: define @pipeline.extract and @pipeline.predict "
+                "(or a [pipeline] in the setup file).")
+    if state is S.RECORDING:
+        return ("Recording: stop the recording, train a model on it, then press Start "
+                "predicting." if not has_model else
+                "Recording: stop the recording, then press Start predicting.")
+    if not has_model:
+        return ("No model yet: record labelled trials (Record, then a cue button per "
+                "trial), stop, and press Train; or load a model (hexloop run --model).")
+    return "The model is ready: press Start predicting to see live predictions."
+

@@ -13,6 +13,7 @@ from hexloop.domain.state import (
     StateMachine,
     Transition,
     TransitionRefused,
+    no_predictions_reason,
     refusal_reason,
     step,
 )
@@ -156,3 +157,17 @@ def test_every_refusal_has_a_reason_and_every_allowed_pair_none():
                 assert reason is None
             else:
                 assert reason and reason.startswith("cannot ")
+
+
+@pytest.mark.parametrize("state, functions, model, waiting, words", [
+    (State.IDLE, True, True, (), "The model is ready: press Start predicting"),
+    (State.IDLE, True, False, (), "No model yet: record labelled trials"),
+    (State.IDLE, False, False, (), "define @pipeline.extract and @pipeline.predict"),
+    (State.RECORDING, True, False, (), "stop the recording, train a model on it"),
+    (State.TRAINING, True, False, (), "Training: when it has finished"),
+    (State.PREDICTING, True, True, ("emg",), "waiting for a full window of emg"),
+    (State.PREDICTING, True, True, (), "the first prediction is on its way"),
+])
+def test_no_predictions_says_why_in_words(state, functions, model, waiting, words):
+    reason = no_predictions_reason(state, functions, model, waiting)
+    assert words in reason and "None" not in reason

@@ -201,6 +201,13 @@ def test_a_source_that_cannot_follow_a_cue_is_warned_about_once(tmp_path):
     assert len(warnings) == 1 and "follow_cues = false" in warnings[0].message
 
 
+def test_before_predicting_the_pipeline_says_why_there_is_nothing_yet(tmp_path):
+    app, pipeline, _ = build(FakeStore(), model=False, tmp_path=tmp_path)
+    assert pipeline.waiting_reason().startswith("No model yet")
+    app, pipeline, _ = build(FakeStore(), tmp_path=tmp_path)
+    assert pipeline.waiting_reason().startswith("The model is ready: press Start predicting")
+
+
 def test_follow_cues_must_be_a_bool():
     with pytest.raises(ValueError, match="follow_cues must be true or false"):
         SimulatedSource(follow_cues="no")
