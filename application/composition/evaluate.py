@@ -5,8 +5,8 @@ reads SESSION (a session folder or `.session.zip` through the setup's store, or 
 text export, read with the options of the setup's replay stream) and runs
 `hexloop.application.evaluate.evaluate` on it: the online path on a simulated clock, as fast as
 the CPU allows. Prints the report and saves the prediction stream beside the session as
-`<SESSION>.predictions.csv` (in the current folder when the session's is read-only; or
-`--out`). Exit 0, or 2 with what to fix.
+`<SESSION>.predictions.csv` (in the current folder for a text export, or when the session's
+folder cannot be written; or `--out`). Exit 0, or 2 with what to fix.
 
 The application is imported only when the command runs (the parser is built for every command).
 """
@@ -92,8 +92,15 @@ def cmd_evaluate(args) -> int:
     print(result.text())
     session_path = Path(args.session)
     beside = Path(str(session_path) + ".predictions.csv")
-    # beside the session; where that is read-only (shared data), in the current folder
-    candidates = [Path(args.out)] if args.out else [beside, Path(beside.name)]
+    here = Path(beside.name)
+    # beside a session; in the current folder for a text export (often a shared, read-only
+    # data set) or when the session's folder cannot be written
+    if args.out:
+        candidates = [Path(args.out)]
+    elif session_path.is_dir() or session_path.name.endswith(".zip"):
+        candidates = [beside, here]
+    else:
+        candidates = [here]
     for out in candidates:
         try:
             result.save_csv(out)
