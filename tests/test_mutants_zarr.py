@@ -23,6 +23,7 @@ from hexloop.adapters.zarr.layout import (  # noqa: E402
     decode_meta,
     fsync_dir,
     session_folder_name,
+    stream_groups,
 )
 from hexloop.adapters.zarr.packing import pack_folder, recover_session, repair_folder  # noqa: E402
 from hexloop.domain.labels import LabelEvent  # noqa: E402
@@ -136,3 +137,26 @@ def test_syncing_a_folder_that_cannot_be_opened_is_best_effort(tmp_path):
     # on top of the file's own fsync; where a folder cannot be opened it must not fail a write.
     fsync_dir(tmp_path / "gone")
     fsync_dir(tmp_path)
+
+
+def test_repair_removes_leftover_partial_files(tmp_path):
+    # Survivor: the loop deleting `*.partial` temporaries in repair_folder emptied; a crash
+    # mid-write leaves them, and they must not be packed or mistaken for data.
+    folder = _closed_folder(tmp_path)
+    _as_crashed(folder)
+    leftovers = [folder / "meta.json.partial", folder / "streams" / "emg" / "data" / "c.3.0.partial"]
+    for path in leftovers:
+        path.write_bytes(b"half written")
+    repair_folder(folder)
+    assert not any(path.exists() for path in leftovers)
+    assert not list(folder.rglob("*.partial"))
+
+
+def test_streams_with_clashing_names_get_the_next_free_numbered_group():
+    # Survivor: the clash suffix stepping by 2 (X_3 skipped, X_4 taken). Groups stayed unique,
+    # and readers look groups up in meta.json (docs/recording.md), so that mutant was harmless;
+    # the names are pinned so that a change to the on-disk layout is a deliberate one, and the
+    # case-insensitive uniqueness ("x" and "X" never share a folder on macOS) is checked.
+    infos = [StreamInfo(name, 1, 10.0) for name in ("x", "x_2", "X", "a/b", "a b")]
+    assert stream_groups(infos) == [
+        "streams/x", "streams/x_2", "streams/X_3", "streams/a_b", "streams/a_b_4"]
