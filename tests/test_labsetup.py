@@ -185,9 +185,6 @@ def test_hexloop_run_refuses_a_record_or_model_it_cannot_honour(tmp_path, monkey
     bare, piped = write(tmp_path, GOOD), write(tmp_path, WITH_PIPELINE, "piped.toml")
     assert cli.main(["run", str(bare), "--headless", "--duration", "5", "--record", "s01"]) == 2
     assert "--record needs a [store]" in capsys.readouterr().err
-    stored = write(tmp_path, WITH_PIPELINE + '\n[store]\nadapter = "fake"\n', "stored.toml")
-    assert cli.main(["run", str(stored), "--headless", "--record", "s", "--model", "m"]) == 2
-    assert "cannot be combined" in capsys.readouterr().err
     corrupt = tmp_path / "model.json"
     corrupt.write_text("not a model")
     assert cli.main(["run", str(piped), "--headless", "--model", str(corrupt)]) == 2

@@ -211,3 +211,52 @@ def test_before_predicting_the_pipeline_says_why_there_is_nothing_yet(tmp_path):
 def test_follow_cues_must_be_a_bool():
     with pytest.raises(ValueError, match="follow_cues must be true or false"):
         SimulatedSource(follow_cues="no")
+
+
+def test_hexloop_run_with_a_model_and_record_saves_an_online_session(tmp_path, monkeypatch,
+                                                                     capsys):
+    from hexloop.application.composition import cli
+    from hexloop.application.composition.registry import Registry
+    from hexloop.domain.features import emg_features
+
+    def registry():
+        r = Registry.from_entry_points()
+        r.register("model", "fake", FakeModel)
+        return r
+
+    monkeypatch.setattr(cli, "_registry", registry)
+    size = emg_features(np.zeros((4, 100), np.float32)).size
+    model = FakeModel()
+    model.fit(TrainingData(np.eye(2, size), np.array([0, 1]), ("rest", "fist")), TrainingJob())
+    model.save(tmp_path / "model.json")
+    setup = tmp_path / "setup.toml"
+    setup.write_text(f"""
+[app]
+name = "online-cli"
+class_names = ["rest", "fist"]
+
+[[streams]]
+name = "emg"
+source = "simulated"
+window_ms = 100
+options = {{ channels = 4, rate = 500.0 }}
+
+[store]
+adapter = "zarr"
+options = {{ base_dir = "{tmp_path / 'rec'}" }}
+
+[model]
+adapter = "fake"
+
+[pipeline]
+predict_hz = 20
+""")
+    assert cli.main(["run", str(setup), "--headless", "--duration", "1.5",
+                     "--model", str(tmp_path / "model.json"), "--record", "s01"]) == 0
+    out = capsys.readouterr().out
+    saved = [line for line in out.splitlines() if line.startswith("session saved to ")]
+    assert saved, out
+    with ZarrStore(tmp_path).read(saved[-1].removeprefix("session saved to ")) as session:
+        assert session.sample_count("predictions") > 0
+        model_meta = session.meta.extras["online"]["pipelines"][0]["model"]
+        assert model_meta["file"] == str(tmp_path / "model.json")

@@ -44,10 +44,6 @@ def cmd_run(args) -> int:
         print(e, file=sys.stderr)
         return 2
     app = built.app
-    if args.record and args.model:
-        print("--record and --model cannot be combined: the app records or predicts, not both; "
-              "record first, train, then run with --model", file=sys.stderr)
-        return 2
     if args.record and app.store is None:
         print("--record needs a [store] in the setup file, e.g. [store] adapter = \"zarr\"",
               file=sys.stderr)
@@ -210,7 +206,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("setup", help="the setup file, e.g. examples/simulated.toml")
     run.add_argument("--headless", action="store_true", help="no window: print a status line")
     run.add_argument("--duration", type=float, default=None, help="stop after S seconds")
-    run.add_argument("--record", metavar="SLUG", help="record from start to end")
+    run.add_argument("--record", metavar="SLUG", help="record from start to end (with --model: "
+                     "an online session, predictions and outputs included)")
     run.add_argument("--model", metavar="PATH", help="load a saved model and predict")
     run.set_defaults(fn=cmd_run)
 
