@@ -277,8 +277,9 @@ class Pipeline:
             try:
                 training.save_report(self.report, path, self.report_figure)
             except Exception as e:  # noqa: BLE001 - the model itself is saved
-                self.app.ctx.log.warning(self.name, f"saved the model, but not its report "
-                                                    f"beside it: {type(e).__name__}: {e}")
+                self.app.ctx.log.warning(self.name, f"saved the model, but not all of its "
+                                                    f"report (report.json, report.png) beside "
+                                                    f"it: {type(e).__name__}: {e}")
 
     def load_model(self, path, factory: Callable[[], Any] | None = None) -> None:
         """Load into a fresh model; on any error the current model stays in place."""

@@ -237,3 +237,21 @@ def test_a_cancel_reaches_the_fit_that_is_running(good):
     with pytest.raises(TrainingCancelled):
         run_training(pipeline._train, pipeline._predict, data, job, folds=3)
     assert job.progress.stage == "fold 2 of 3" and job.progress.fraction < 0.5
+
+
+def test_without_matplotlib_the_model_and_report_json_are_still_saved(good, tmp_path):
+    pipeline, _ = good
+
+    def no_matplotlib(report, path):
+        raise ImportError('report.png needs matplotlib; install it with: pip install '
+                          '"hexloop[report]"')
+
+    pipeline.report_figure = no_matplotlib
+    try:
+        pipeline.save_model(tmp_path / "m.model")
+    finally:
+        pipeline.report_figure = None
+    assert (tmp_path / "m.model").exists() and (tmp_path / "report.json").exists()
+    assert not (tmp_path / "report.png").exists()
+    warnings = [e.message for e in pipeline.app.ctx.log.since(0)[0] if e.level == "warning"]
+    assert any('pip install "hexloop[report]"' in w for w in warnings)
