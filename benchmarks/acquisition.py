@@ -34,6 +34,7 @@ import pylsl  # noqa: E402
 
 from hexloop.adapters.mne_lsl import MneLslSource  # noqa: E402
 from hexloop.adapters.pylsl import PylslSource, SimulatedLslDevice  # noqa: E402
+from hexloop.application.stream import MAX_IDLE_WAIT_S  # noqa: E402
 from hexloop.domain.ringbuffer import RingBuffer  # noqa: E402
 
 GEOMETRIES = {"64x2048": (64, 2048.0), "408x10240": (408, 10240.0)}
@@ -73,7 +74,7 @@ def run_one(reader_name: str, channels: int, rate: float, seconds: float) -> dic
     latencies: list[float] = []
     state = {"received": 0, "cpu": 0.0, "wall": 0.0}
     stop = threading.Event()
-    idle = min(0.005, max(0.0005, 8.0 / rate))  # what a Stream's acquisition thread waits
+    idle = min(MAX_IDLE_WAIT_S, max(0.0005, 8.0 / rate))  # what a Stream's acquisition thread waits
 
     with device:
         source = READERS[reader_name](name)
