@@ -150,6 +150,36 @@ def test_a_store_that_cannot_open_leaves_the_app_idle_and_not_predicting(tmp_pat
         assert pipeline.online is None
 
 
+def test_a_failing_append_of_predictions_never_stops_predicting(tmp_path):
+    store = FakeStore()
+    opened = []
+
+    def open_session(meta, _open=store.open_session):
+        session = _open(meta)
+        inputs = session.append
+
+        def append(stream, data, timestamps):
+            if stream != "emg":
+                raise OSError("no space left for predictions")
+            inputs(stream, data, timestamps)
+
+        session.append = append
+        opened.append(session)
+        return session
+
+    store.open_session = open_session
+    app, pipeline, transport = build(store, tmp_path=tmp_path)
+    with started(app):
+        connected(app)
+        pipeline.start_predicting(record=True)
+        predictions_in(pipeline, 10)
+        assert wait_for(lambda: len(transport.sent) >= 5, 5)  # the outputs go on sending
+        pipeline.stop_predicting()
+    errors = [e for e in app.ctx.log.entries() if "no space left" in e.message]
+    assert len(errors) == 1 and errors[0].level == "error"  # once, not per prediction
+    assert app.ctx.last_summary.samples["emg"] > 0  # the inputs are kept
+
+
 def test_without_a_store_record_is_refused_with_the_fix(tmp_path):
     app, pipeline, _ = build(None, tmp_path=tmp_path)
     with started(app):
