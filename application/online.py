@@ -269,6 +269,9 @@ def plan_online(pipelines: Sequence[Pipeline], state: State,
         if p.model is None:
             continue
         names = prediction_names(p, state)
+        if not names:
+            raise RuntimeError(f"the predictions of {p.name!r} carry no values: @pipeline.predict "
+                               "must return a mapping of name to value to be recorded")
         stream = _unique("predictions" if p.name == "pipeline" else f"predictions:{p.name}",
                          taken)
         outputs = [(out, _unique(f"output:{out.name}", taken), output_channels(out, names))
