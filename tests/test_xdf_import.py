@@ -287,3 +287,21 @@ def test_marker_streams_too_large_for_meta_json_go_beside_the_session(tmp_path, 
         os.path.basename(location).removesuffix(".session.zip")]
     markers = json.loads(sidecar[0].read_text())["markers"]["cues"]["samples"]
     assert [v for _, (v,) in markers] == ["1", "2", "1", "3"]
+
+
+def test_a_setup_file_replays_an_xdf_file(tmp_path, capsys):
+    from hexloop.application.composition.build import build
+    from hexloop.application.composition.labsetup import load_setup
+    from hexloop.application.composition.registry import Registry
+
+    path = tmp_path / "rec.xdf"
+    jittery_file(path)
+    setup = tmp_path / "replay.toml"
+    setup.write_text(
+        '[app]\nname = "xdf-replay"\n\n[[streams]]\nname = "emg"\nsource = "replay"\n'
+        f'options = {{ recording = "{path}", stream = "emg", classes = "1=rest,2=fist,3=rest" }}'
+        '\n\n[renderer]\nadapter = "headless"\n')
+    assert main(["check", str(setup)]) == 0, capsys.readouterr().err
+    registry = Registry.from_entry_points()
+    built = build(load_setup(setup, registry), registry, headless=True, duration=0.1)
+    assert "emg" in built.app.ctx.streams
