@@ -18,12 +18,6 @@ class ReadSince:
     lost: int  # samples overwritten before this consumer read them
 
 
-#: Write chunks are transposed into the ring this many channels at a time (a cache-sized
-#: block): one numpy copy over all channels at once walks the chunk with a stride of a whole
-#: sample per value and costs several times a plain copy at hundreds of channels.
-WRITE_BLOCK_CHANNELS = 64
-
-
 def _padded_row(capacity: int, itemsize: int) -> int:
     """Elements per stored channel row: at least `capacity`, an odd number of 64-byte lines.
 
@@ -103,37 +97,28 @@ class RingBuffer:
         m = n - skipped
         with self._lock:
             start = (self._seq + skipped) % cap
-            first = min(m, cap - start)
-            self._put(start, data if first == m else data[:first])
-            self._ts[start : start + first] = timestamps[:first]
-            if first < m:
-                self._put(0, data[first:])
+            stop = start + m
+            if stop <= cap:
+                self._data[:, start:stop] = data.T  # one transposing copy
+                self._ts[start:stop] = timestamps
+            else:
+                first = cap - start
+                self._data[:, start:] = data[:first].T
+                self._data[:, : m - first] = data[first:].T
+                self._ts[start:] = timestamps[:first]
                 self._ts[: m - first] = timestamps[first:]
             self._seq += n
-
-    def _put(self, start: int, chunk: np.ndarray) -> None:
-        """Transpose a sample-major chunk into columns [start, start + len) of the ring."""
-        stop = start + chunk.shape[0]
-        channels = self._channels
-        if channels <= WRITE_BLOCK_CHANNELS:
-            self._data[:, start:stop] = chunk.T
-            return
-        for c in range(0, channels, WRITE_BLOCK_CHANNELS):
-            end = c + WRITE_BLOCK_CHANNELS
-            self._data[c:end, start:stop] = chunk[:, c:end].T
 
     def _copy_range(self, begin: int, end: int) -> tuple[np.ndarray, np.ndarray]:
         """Copy samples [begin, end) by sequence number into one fresh (channels, n) array:
         one slice copy, two when the range wraps; the caller holds the lock."""
         cap = self._cap
         n = end - begin
+        start = begin % cap
+        if start + n <= cap:  # .copy() of the view: C-ordered, and the cheapest call for it
+            return self._data[:, start : start + n].copy(), self._ts[start : start + n].copy()
         data = np.empty((self._channels, n), dtype=self._data.dtype)
         ts = np.empty(n, dtype=np.float64)
-        start = begin % cap
-        if start + n <= cap:
-            data[...] = self._data[:, start : start + n]
-            ts[...] = self._ts[start : start + n]
-            return data, ts
         first = cap - start
         data[:, :first] = self._data[:, start:]
         data[:, first:] = self._data[:, : n - first]
