@@ -99,6 +99,18 @@ def _class_of(values: Mapping[str, Any], names: tuple[str, ...]) -> int:
         ) from None
 
 
+def classifier(model: Any, predict: Callable[[Any, np.ndarray], Mapping[str, Any]],
+               names: tuple[str, ...]) -> Callable[[np.ndarray], int]:
+    """features -> class index: through the Model port when the model names its outputs by the
+    classes (whatever the pipeline's predict renames them to), else through `predict`, whose
+    mapping must then hold one value per class name."""
+    outputs = list(getattr(model, "output_names", ()) or ())
+    if set(names) <= set(outputs) and callable(getattr(model, "predict", None)):
+        index = [outputs.index(n) for n in names]
+        return lambda x: int(np.argmax(np.asarray(model.predict(x), dtype=np.float64)[index]))
+    return lambda x: _class_of(predict(model, x), names)
+
+
 def _shares(sizes: list[int]) -> list[tuple[float, float]]:
     total = float(sum(sizes)) or 1.0
     out, start = [], 0.0
@@ -168,7 +180,8 @@ def run_training(
                                         f"{e})") from None
             x = np.asarray(data.x)
             truth = np.asarray(data.y)[te]
-            guess = np.array([_class_of(predict(model, x[j]), names) for j in te], dtype=np.int64)
+            which = classifier(model, predict, names)
+            guess = np.array([which(x[j]) for j in te], dtype=np.int64)
             y_true.append(truth)
             y_pred.append(guess)
             fold_scores.append(float(np.mean(truth == guess)))

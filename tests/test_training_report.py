@@ -255,3 +255,35 @@ def test_without_matplotlib_the_model_and_report_json_are_still_saved(good, tmp_
     assert not (tmp_path / "report.png").exists()
     warnings = [e.message for e in pipeline.app.ctx.log.since(0)[0] if e.level == "warning"]
     assert any('pip install "hexloop[report]"' in w for w in warnings)
+
+
+class Centroids:
+    """A model that is no Model port: nearest class mean, from a user's @pipeline.train."""
+
+    def __init__(self, data):
+        x = np.asarray(data.x).reshape(len(data.x), -1)
+        self.means = np.stack([x[data.y == k].mean(axis=0) if (data.y == k).any()
+                               else np.full(x.shape[1], np.inf) for k in range(len(data.names))])
+
+    def scores(self, features):
+        return -np.linalg.norm(self.means - np.ravel(features), axis=1)
+
+
+@pytest.mark.parametrize("keys, validated", [(lambda c: c, True), (lambda c: f"p_{c}", False)])
+def test_any_model_is_cross_validated_through_the_pipelines_predict(keys, validated):
+    pipeline = make_pipeline()
+    pipeline.train(lambda data, job: Centroids(data))
+    pipeline.predict(lambda m, f: {keys(c): s for c, s in zip(CLASSES, m.scores(f))})
+    trained(pipeline)
+    assert pipeline.report.validated is validated
+    if validated:
+        assert pipeline.report.accuracy > 0.8
+    else:  # the predict names no class: the report says why there is no accuracy
+        assert "not one value per class" in pipeline.report.note
+
+
+def test_a_predict_that_renames_a_model_ports_outputs_is_still_cross_validated():
+    pipeline = make_pipeline()  # like the demo: p_rest, p_fist, ... from a TorchClassifier
+    pipeline.predict(lambda m, f: {f"p_{c}": v for c, v in zip(m.output_names, m.predict(f))})
+    trained(pipeline)
+    assert pipeline.report.validated and pipeline.report.accuracy > 0.8
