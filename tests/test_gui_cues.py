@@ -8,6 +8,8 @@ pytest.importorskip("imgui_bundle")  # the package's __init__ needs it; nothing 
 
 from hexloop.adapters.fakes import FakeModel, FakeStore  # noqa: E402
 from hexloop.adapters.imgui.state import GuiState  # noqa: E402
+from hexloop.adapters.imgui.state import Tasks as GuiTasks  # noqa: E402
+from hexloop.adapters.imgui.viewmodels import pipeline as vp  # noqa: E402
 from hexloop.adapters.imgui.viewmodels import predictions as vpr  # noqa: E402
 from hexloop.adapters.imgui.viewmodels import recording as vr  # noqa: E402
 from hexloop.adapters.simulated import SimulatedSource  # noqa: E402
@@ -62,4 +64,9 @@ def test_while_predicting_cue_buttons_switch_the_gesture_without_labelling():
         vr.apply_recording(app.ctx, gui, vr.Mark("rest"))
         assert [e.class_index for e in app.ctx.labels.events] == [0]
         assert source.simulator.current_class == 0
-        pipeline.stop_predicting()
+        # Stop predicting closes the online session off the frame, as Stop does
+        gui = GuiState(tasks=GuiTasks())
+        vp.apply_pipeline(app.ctx, gui, vp.StopPredicting("pipeline"))
+        assert gui.tasks.join(5) == []
+        assert app.ctx.recording is None and "predictions" in app.ctx.last_summary.samples
+        assert app.ctx.state.value == "idle"
