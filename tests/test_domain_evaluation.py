@@ -182,3 +182,26 @@ def test_setup_differences_name_each_key_that_differs():
     assert any("conditioning of stream 'emg'" in f for f in found)
     older = {k: v for k, v in trained.items() if k != "conditioning"}  # a file without the key
     assert setup_differences(older, other) == found[:3]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 40), st.integers(0, 2)), min_size=1, max_size=12),
+       st.integers(1, 15), st.integers(1, 6))
+def test_windows_of_different_trials_never_share_a_sample(events, length, step):
+    """Cues every few samples (the same class often twice in a row): a trial's windows and any
+    other trial's are disjoint, so holding out whole trials leaks no sample into training."""
+    times, t = [], 0
+    for gap, _ in events:
+        t += gap
+        times.append(t)
+    track = LabelTrack(("a", "b", "c"), [LabelEvent(float(at), k)
+                                         for at, (_, k) in zip(times, events)])
+    ts = np.arange(t + 30, dtype=np.float64)
+    starts, y = labeled_window_starts(ts, track, length, step)
+    groups = trial_groups(ts, track, starts, length)
+    assert groups.shape == starts.shape and (np.diff(groups) >= 0).all()
+    for g in np.unique(groups):
+        mine, others = starts[groups == g], starts[groups != g]
+        assert len(set(y[groups == g])) == 1  # one class per trial
+        for s in mine:
+            assert not ((others < s + length) & (others + length > s)).any()
