@@ -9,6 +9,7 @@ pytest.importorskip("imgui_bundle")  # the package's __init__ needs it; nothing 
 from hexloop.adapters.fakes import FakeModel, FakeStore  # noqa: E402
 from hexloop.adapters.imgui.state import GuiState  # noqa: E402
 from hexloop.adapters.imgui.state import Tasks as GuiTasks  # noqa: E402
+from hexloop.adapters.imgui.viewmodels import log as vl  # noqa: E402
 from hexloop.adapters.imgui.viewmodels import pipeline as vp  # noqa: E402
 from hexloop.adapters.imgui.viewmodels import predictions as vpr  # noqa: E402
 from hexloop.adapters.imgui.viewmodels import recording as vr  # noqa: E402
@@ -60,7 +61,9 @@ def test_while_predicting_cue_buttons_switch_the_gesture_without_labelling():
         assert source.simulator.current_class == 1
         assert app.ctx.labels is None  # not recording: nothing labelled
         assert vr.recording_view(app.ctx, gui).active_class == 1
+        assert vl.status_view(app.ctx, 0).state == "PREDICTING"
         app.start_recording()  # Record while predicting: an online session
+        assert vl.status_view(app.ctx, 0).state == "PREDICTING + REC"
         vr.apply_recording(app.ctx, gui, vr.Mark("rest"))
         assert [e.class_index for e in app.ctx.labels.events] == [0]
         assert source.simulator.current_class == 0
