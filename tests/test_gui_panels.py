@@ -473,8 +473,33 @@ def _viewer_vertices(frames, channels: int) -> int:
 def test_viewer_cost_grows_slower_than_the_channel_count(frames):
     few, many = _viewer_vertices(frames, 100), _viewer_vertices(frames, 400)
     assert many < 2.5 * few, f"4x the channels drew {many / few:.1f}x the vertices"
-    per_point = few / (100 * 600)
+    per_point = _viewer_vertices(frames, 8) / (8 * 600)  # few enough that every bucket is drawn
     assert many / per_point <= panels.POINT_BUDGET * 1.1
+
+
+class GridStream(StubStream):
+    """A StubStream whose newest window is noise, louder on higher channels."""
+
+    window_ms = 200.0
+
+    def get_window(self):
+        rng = np.random.default_rng(1)
+        gain = np.arange(1, self.info.channel_count + 1, dtype=np.float32)[:, None]
+        return rng.normal(size=(self.info.channel_count, 400)).astype(np.float32) * gain, None
+
+
+def test_the_heat_map_draws_hundreds_of_channels_for_a_fraction_of_the_traces(frames):
+    app = App("viewer")
+    app.ctx.streams["big"] = GridStream(408)
+    settings = gui_state(app.ctx).viewer("big")
+    settings.channels = list(range(408))
+    settings.view = "heatmap"
+    draw = lambda c: panels.signal_viewer(c, "big")  # noqa: E731
+    frames(app.ctx, draw, size=(1200, 800))
+    heat = frames(app.ctx, draw, size=(1200, 800)).total_vtx_count
+    assert app.ctx.log.entries("error") == []
+    assert 0 < settings.heat_scale <= 408 * 1.2  # the loudest channel's RMS, about 408
+    assert heat * 10 < _viewer_vertices(frames, 408)
 
 
 def test_viewer_shows_the_first_channels_then_the_chosen_ones(frames):

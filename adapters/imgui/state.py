@@ -23,6 +23,14 @@ class ViewerSettings:
     """One signal viewer's choices. `channels` None means the first DEFAULT_VISIBLE_CHANNELS."""
 
     channels: list[int] | None = None
+    #: "traces": each channel's min/max over time; "heatmap": one cell per channel coloured by
+    #: its RMS over the newest window (the view for hundreds of channels).
+    view: str = "traces"
+    #: Which version of the samples is drawn. Only "acquired" exists today; the place for a
+    #: raw/conditioned toggle once the signal path offers conditioned samples to the viewer.
+    signal: str = "acquired"
+    grid_columns: int | None = None  # heat map columns; None: from the channel count
+    heat_scale: float = 0.0  # the heat map's top RMS (autoscaled)
     window_s: float | None = None  # None: the whole display buffer
     autoscale: bool = True
     stacked: bool = True
