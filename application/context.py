@@ -30,6 +30,7 @@ class Context:
         self.recording_started: float | None = None
         self.labels: Any = None  # LabelTrack of the current or last recording
         self.last_summary: Any = None  # SessionSummary of the last recording
+        self.protocol: Any = None  # the ProtocolRunner driving the app (protocol.py), if any
 
     @property
     def state(self) -> State:

@@ -2,10 +2,11 @@
 
 from .clock import FakeClock
 from .conditioner import FakeConditioner
+from .markers import FakeMarkerOutlet
 from .model import FakeModel
 from .renderer import FakeRenderer
 from .source import FakeSource
 from .store import FakeStore
 from .transport import FakeTransport
 
-__all__ = ["FakeClock", "FakeConditioner", "FakeModel", "FakeRenderer", "FakeSource", "FakeStore", "FakeTransport"]
+__all__ = ["FakeClock", "FakeConditioner", "FakeMarkerOutlet", "FakeModel", "FakeRenderer", "FakeSource", "FakeStore", "FakeTransport"]

@@ -2,6 +2,7 @@
 
     PylslSource("emg")                 reads a stream found by name (type=, source_id= narrow it)
     PylslTransport("predictions")      publishes one float32 sample per send()
+    PylslMarkerOutlet("cues")          publishes string markers (a protocol's cues)
     SimulatedLslDevice(channels=, rate=)  an EMG-like amplifier on LSL, set_class(k) to switch
     list_streams(timeout)              what is visible on the network (for `hexloop streams`)
 
@@ -16,6 +17,7 @@ from hexloop.adapters.lsl_common import SourceStats, StreamListing, StreamRefuse
 
 from .binding import PylslBinding
 from .device import SimulatedLslDevice, run_simulator
+from .markers import PylslMarkerOutlet
 from .source import PylslSource
 from .transport import PylslTransport
 
@@ -27,6 +29,7 @@ def list_streams(timeout: float = 1.0) -> list[StreamListing]:
 
 __all__ = [
     "PylslBinding",
+    "PylslMarkerOutlet",
     "PylslSource",
     "PylslTransport",
     "SimulatedLslDevice",

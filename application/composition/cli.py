@@ -57,7 +57,12 @@ def cmd_run(args) -> int:
         except (OSError, ValueError) as e:  # ModelFileError is a ValueError
             print(f"cannot load the model {args.model}: {e}", file=sys.stderr)
             return 2
-        built.pipeline.start_predicting()
+        if not getattr(args, "protocol", False):  # a protocol predicts in its online phase
+            built.pipeline.start_predicting()
+    if getattr(args, "protocol", False):
+        from .protocolsetup import run_protocol  # the setup's [protocol], cued (#15)
+
+        return run_protocol(built, setup, args)
     if args.record:
         app.before_run_hooks.append(lambda a: _record_when_connected(a, args.record))
     app.run(built.renderer)
@@ -209,6 +214,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--record", metavar="SLUG", help="record from start to end (with --model: "
                      "an online session, predictions and outputs included)")
     run.add_argument("--model", metavar="PATH", help="load a saved model and predict")
+    run.add_argument("--protocol", action="store_true",
+                     help="run the setup's [protocol]: calibrate, train, online, evaluate, cued "
+                          "on screen (keys: p pause, r repeat trial, a abort phase, q quit)")
     run.set_defaults(fn=cmd_run)
 
     check = sub.add_parser("check", help="validate a lab setup file without running it",

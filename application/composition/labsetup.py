@@ -98,6 +98,15 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "options": ((dict,), False, None),
     },
     "renderer": {"adapter": ((str,), True, None), "options": ((dict,), False, None)},
+    "protocol": {  # a cue protocol (protocolsetup.py, domain/protocol.py)
+        "classes": ((list,), False, _str_list), "repetitions": (NUM, False, None),
+        "online_repetitions": (NUM, False, None), "cue_s": (NUM, False, None),
+        "hold_s": (NUM, False, None), "rest_s": (NUM, False, None),
+        "ramp_s": (NUM, False, None), "rest_class": ((str,), False, _name),
+        "order": ((str,), False, None), "seed": (NUM, False, None),
+        "phases": ((list,), False, _str_list), "markers": ((str,), False, None),
+        "slug": ((str,), False, _name), "model": ((str,), False, None),
+    },
 }
 ARRAYS = {"streams", "outputs", "bridges"}  # [[streams]] etc.
 ADAPTER_KEY = {"streams": ("source", "source"), "store": ("store", "adapter"),
@@ -137,6 +146,9 @@ class LabSetup:
             parts.append(f"{len(outputs)} output(s) (" + ", ".join(o["transport"] for o in outputs) + ")")
         if bridges := self.section("bridges"):
             parts.append(f"{len(bridges)} bridge(s) (" + ", ".join(b["adapter"] for b in bridges) + ")")
+        if (protocol := self.section("protocol")) is not None:
+            phases = protocol.get("phases", ["calibrate", "train", "online", "evaluate"])
+            parts.append(f"protocol {' -> '.join(phases)}")
         parts.append(f"renderer {(self.section('renderer') or {}).get('adapter', 'imgui')}")
         return ", ".join(parts)
 
@@ -296,6 +308,10 @@ def validate(data: dict, file: str, registry: Registry, imports: bool = True) ->
         problems.append(SetupProblem(file, "model", "a [pipeline] needs a [model] to train"))
     if data.get("outputs") and "pipeline" not in data:
         problems.append(SetupProblem(file, "pipeline", "[[outputs]] send predictions: add [pipeline]"))
+    if isinstance(data.get("protocol"), dict):
+        from .protocolsetup import protocol_problems
+
+        problems += [SetupProblem(file, key, msg) for key, msg in protocol_problems(data)]
     return problems
 
 

@@ -68,6 +68,11 @@ SECTION_BOUNDS: dict[str, dict[str, Bound]] = {
     "pipeline": {"predict_hz": Bound(0, 1000.0, "Hz", above=True),
                  "step_ms": Bound(0, 60_000.0, "ms", above=True)},
     "outputs": {"hz": Bound(0, 1000.0, "Hz", above=True)},
+    "protocol": {"repetitions": Bound(1, 10_000, "trials", whole=True),
+                 "online_repetitions": Bound(1, 10_000, "trials", whole=True),
+                 "cue_s": Bound(0, 3600.0, "s"), "hold_s": Bound(0, 3600.0, "s"),
+                 "rest_s": Bound(0, 3600.0, "s"), "ramp_s": Bound(0, 3600.0, "s"),
+                 "seed": Bound(0, 2**32 - 1, whole=True)},
 }
 
 SECONDS = Bound(0, DAY_S, "s")
