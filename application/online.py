@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 EXTRAS_KEY = "online"
 PREDICTIONS_TYPE = "Predictions"
 OUTPUT_TYPE = "Output"
+#: Recording started while predicting waits this long for the first prediction's names.
+FIRST_PREDICTION_WAIT_S = 1.5
 #: Output stages that turn class scores into one `class` value.
 _DECISION_STAGES = {"threshold", "majority", "dwell", "hysteresis"}
 
@@ -76,13 +79,18 @@ def remember_model_file(pipeline: Pipeline, path: str | Path) -> None:
 def prediction_names(pipeline: Pipeline, state: State) -> tuple[str, ...]:
     """The value names the pipeline's predictions carry, needed before the session opens.
 
-    While predicting: the newest prediction's. Otherwise one prediction is made now on the
-    current windows (the predict thread is idle, so the model is not shared). Else the model's
-    `output_names` (what `use_model` predicts). Raises RuntimeError when none is known yet.
+    While predicting: the newest prediction's (waiting up to `FIRST_PREDICTION_WAIT_S` for the
+    first one). Otherwise one prediction is made now on the current windows (the predict thread
+    is idle, so the model is not shared). Else the model's `output_names` (what `use_model`
+    predicts). Raises RuntimeError when none is known yet.
     """
-    latest = pipeline.predictions.latest
-    if state is State.PREDICTING and latest is not None:
-        return tuple(latest.values)
+    if state is State.PREDICTING:
+        deadline = time.monotonic() + FIRST_PREDICTION_WAIT_S
+        while pipeline.predictions.latest is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # Record pressed just after Start predicting: windows filling
+        latest = pipeline.predictions.latest
+        if latest is not None:
+            return tuple(latest.values)
     if state is not State.PREDICTING:
         try:
             trial = pipeline._tick(-1, None)

@@ -369,9 +369,11 @@ class Pipeline:
 
     def stop_predicting(self) -> None:
         """Stop predicting; an online session being recorded is closed first (and saved)."""
-        if self.app.ctx.machine.recording and self.app.ctx.state is State.PREDICTING:
-            self.app.stop_recording()
-        self.app.ctx.machine.request(Action.STOP_PREDICTING)
+        try:
+            if self.app.ctx.machine.recording and self.app.ctx.state is State.PREDICTING:
+                self.app.stop_recording()
+        finally:  # a session that failed to close still stops predicting
+            self.app.ctx.machine.request(Action.STOP_PREDICTING)
 
     def start(self) -> None:
         """Start the predict thread and the outputs (the app does this at run())."""

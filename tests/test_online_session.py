@@ -128,6 +128,41 @@ def test_record_while_predicting_and_stop_keeps_predicting(tmp_path):
         assert "online" in session.meta.extras
 
 
+def test_record_just_after_start_predicting_waits_for_the_first_predictions_names(tmp_path):
+    app, pipeline, _ = build(FakeStore(), tmp_path=tmp_path)
+    pipeline.predict(lambda model, x: {f"p_{c}": float(p)
+                                       for c, p in zip(CLASSES, model.predict(x))})
+    with started(app):
+        connected(app)
+        pipeline.start_predicting()
+        app.start_recording()  # the windows may not be full yet: no prediction so far
+        predictions_in(pipeline, pipeline.predictions.count + 5)
+        pipeline.stop_predicting()
+    session = app.store.read(app.ctx.last_summary.location)
+    assert session.meta.stream("predictions").channel_names == ("p_rest", "p_fist", "p_flexion")
+    values, _ = session.data("predictions")
+    assert values.shape[1] >= 5 and np.isfinite(values).all()
+
+
+def test_stop_predicting_stops_even_when_the_session_fails_to_close(tmp_path):
+    store = FakeStore()
+
+    def open_session(meta, _open=store.open_session):
+        session = _open(meta)
+        session.close = lambda: (_ for _ in ()).throw(OSError("disk gone"))
+        return session
+
+    store.open_session = open_session
+    app, pipeline, _ = build(store, tmp_path=tmp_path)
+    with started(app):
+        connected(app)
+        pipeline.start_predicting(record=True)
+        with pytest.raises(OSError, match="disk gone"):
+            pipeline.stop_predicting()
+        assert (app.ctx.state, app.ctx.machine.recording) == (State.IDLE, False)
+        assert app.ctx.recording is None and pipeline.online is None
+
+
 def test_shutdown_closes_an_online_session(tmp_path):
     app, pipeline, _ = build(ZarrStore(tmp_path / "rec"), tmp_path=tmp_path)
     with started(app):
