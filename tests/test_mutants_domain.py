@@ -6,7 +6,9 @@ Each test states the behaviour the surviving mutant broke without any other test
 import numpy as np
 import pytest
 
+from hexloop.adapters.fakes import FakeClock
 from hexloop.domain.labels import LabelEvent, LabelTrack
+from hexloop.domain.pacing import LoopHealth, Ticker
 from hexloop.domain.state import Action, State, refusal_reason
 from hexloop.domain.windowing import labeled_windows
 
@@ -44,3 +46,28 @@ def test_a_stop_refused_outside_idle_names_what_is_running_not_idle():
         "cannot stop predicting while training: wait for training to finish or cancel it")
     assert refusal_reason(State.IDLE, Action.STOP_TRAINING) == (
         "cannot stop training: nothing is running (state is idle)")
+
+
+def test_late_ticks_alone_show_in_the_summary():
+    # Survivor: `late or skipped or stuck` turned into `late and skipped or stuck`, so a loop
+    # that was late without skipping a deadline looked healthy in every status line.
+    assert LoopHealth(64.0, ticks=10, late=3).summary() == "late 3"
+    assert LoopHealth(64.0, ticks=10, skipped=2).summary() == "late 0, skipped 2"
+    assert LoopHealth(64.0, ticks=10).summary() == ""
+
+
+def test_a_stuck_tick_shows_its_busy_time_in_whole_milliseconds():
+    # Survivor: the seconds-to-milliseconds factor 1e3 turned into 1001 (47 ms rounds the same).
+    assert LoopHealth(2.0, ticks=1, busy_s=0.9).summary() == "late 0, stuck 900 ms"
+    assert LoopHealth(2.0, ticks=1, busy_s=1.5).summary() == "late 0, stuck 1.5 s"
+
+
+def test_the_next_deadline_is_one_period_after_the_last_tick_started():
+    # Survivor: next_deadline() looking one tick back (tick - 1) instead of forward.
+    clock = FakeClock(start=0.0)
+    ticker = Ticker(64.0, clock)
+    ticker.wait()
+    assert ticker.next_deadline() == 1 / 64
+    clock.advance(1 / 1024)
+    ticker.wait()
+    assert ticker.next_deadline() == 2 / 64
