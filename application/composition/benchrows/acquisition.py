@@ -112,7 +112,7 @@ def jitter_rows(quick: bool) -> list[RowResult]:
     from hexloop.adapters.simulated import SimulatedSource
     from hexloop.application import Stream
 
-    seconds = 2.0 if quick else 15.0
+    seconds = 2.0 if quick else 12.0
     clock = ReadClock(SimulatedSource("bench-acq", CHANNELS, RATE, seed=3))
     stream = Stream("bench-acq", clock, buffer_ms=2000)
     stream.start()
@@ -122,15 +122,19 @@ def jitter_rows(quick: bool) -> list[RowResult]:
     cores = model.usable_cores()
     switch = model.TRAINING_SWITCH_INTERVAL_S
     results = {"app threads": model.training_threads(), "all cores threads": cores}
+    gaps: dict[str, list[np.ndarray]] = {"idle": [], "app": [], "all cores": []}
+    rounds = 2 if quick else 3  # alternate, so a load that comes and goes hits all three
     try:
         time.sleep(0.3)
-        results["idle"] = _gaps(clock, seconds)
-        for label, threads, switch_s in (("app", None, switch), ("all cores", cores, 0.005)):
-            worker, job = _train_for(threads, switch_s)
-            time.sleep(0.5)  # past loading the data, into the epochs
-            results[label] = _gaps(clock, seconds)
-            job.cancel()
-            worker.join(10)
+        for _ in range(rounds):
+            gaps["idle"].append(_gaps(clock, seconds / rounds))
+            for label, threads, switch_s in (("app", None, switch), ("all cores", cores, 0.005)):
+                worker, job = _train_for(threads, switch_s)
+                time.sleep(0.3)  # into the epochs
+                gaps[label].append(_gaps(clock, seconds / rounds))
+                job.cancel()
+                worker.join(10)
+        results.update({label: np.concatenate(parts) for label, parts in gaps.items()})
     finally:
         model.TRAINING_SWITCH_INTERVAL_S = switch
         stream.stop()
