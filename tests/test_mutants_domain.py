@@ -10,7 +10,7 @@ from hexloop.adapters.fakes import FakeClock
 from hexloop.domain.labels import LabelEvent, LabelTrack
 from hexloop.domain.pacing import LoopHealth, Ticker
 from hexloop.domain.state import Action, State, refusal_reason
-from hexloop.domain.windowing import labeled_windows
+from hexloop.domain.windowing import aligned_windows, labeled_windows
 
 NAMES = ("rest", "fist", "open")
 
@@ -71,3 +71,11 @@ def test_the_next_deadline_is_one_period_after_the_last_tick_started():
     clock.advance(1 / 1024)
     ticker.wait()
     assert ticker.next_deadline() == 2 / 64
+
+
+def test_a_zero_step_is_refused_for_regression_windows_too():
+    # Survivor: `step < 1` loosened to `step < 0` in the shared check; labeled_windows checks
+    # again, but aligned_windows then failed deep in numpy with a bare ZeroDivisionError.
+    data, ts = np.zeros((2, 10)), np.arange(10.0)
+    with pytest.raises(ValueError, match="length and step must be >= 1 sample, got 2 and 0"):
+        aligned_windows(data, ts, np.zeros(10), 2, 0)
