@@ -205,3 +205,13 @@ def test_windows_of_different_trials_never_share_a_sample(events, length, step):
         assert len(set(y[groups == g])) == 1  # one class per trial
         for s in mine:
             assert not ((others < s + length) & (others + length > s)).any()
+
+
+def test_a_feature_function_without_a_stable_name_is_not_compared():
+    def setup(features):
+        return describe_setup(task="classification", class_names=("a", "b"), features=features,
+                              streams=[("emg", 200.0)])
+
+    assert setup_differences(setup("emg_features"), setup("__main__:<lambda>")) == []
+    assert setup_differences(setup("mine:run.<locals>.f"), setup("emg_features")) == []
+    assert setup_differences(setup("emg_features"), setup("mine:rms")) != []
