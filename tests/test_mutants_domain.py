@@ -10,6 +10,7 @@ from hexloop.adapters.fakes import FakeClock
 from hexloop.domain.labels import LabelEvent, LabelTrack
 from hexloop.domain.pacing import LoopHealth, Ticker
 from hexloop.domain.state import Action, State, refusal_reason
+from hexloop.domain.streams import ClockTracker
 from hexloop.domain.windowing import aligned_windows, labeled_windows
 
 NAMES = ("rest", "fist", "open")
@@ -79,3 +80,15 @@ def test_a_zero_step_is_refused_for_regression_windows_too():
     data, ts = np.zeros((2, 10)), np.arange(10.0)
     with pytest.raises(ValueError, match="length and step must be >= 1 sample, got 2 and 0"):
         aligned_windows(data, ts, np.zeros(10), 2, 0)
+
+
+def test_repeated_timestamps_are_not_clock_jumps():
+    # Survivor: `steps < 0` widened to `<= 0`, so an irregular stream stamping two events at the
+    # same instant (markers), or a regular one repeating a stamp, logged a clock jump.
+    markers = ClockTracker("markers", 0.0)
+    assert markers.feed(np.array([5.0, 5.0, 6.0])) == []
+    assert markers.feed(np.array([6.0])) == []
+    emg = ClockTracker("emg", 100.0)
+    assert emg.feed(np.array([1.00, 1.01, 1.01, 1.02])) == []
+    assert markers.jumps == emg.jumps == 0
+    assert emg.feed(np.array([1.00]))[0].jump_s == pytest.approx(-0.02)  # backwards still is
