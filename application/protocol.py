@@ -351,12 +351,16 @@ class ProtocolRunner:
                 cued += 1
                 self.result.trials[phase] = cued
                 whole = True
-                if spec.cue_s > 0:
-                    self._show(spec.cue_s, step=CUE)
-                    whole = self._step(spec.cue_s, (self._paused, self._repeat))
-                if whole:
-                    self._show(spec.hold_s, step=HOLD)
-                    whole = self._step(spec.hold_s, (self._paused, self._repeat))
+                try:
+                    if spec.cue_s > 0:
+                        self._show(spec.cue_s, step=CUE)
+                        whole = self._step(spec.cue_s, (self._paused, self._repeat))
+                    if whole:
+                        self._show(spec.hold_s, step=HOLD)
+                        whole = self._step(spec.hold_s, (self._paused, self._repeat))
+                except _Aborted:  # the trial's offset is labelled before the phase ends
+                    self._offset()
+                    raise
                 self._offset()
                 self._onset = None
                 if not whole and self._paused.is_set():

@@ -44,6 +44,8 @@ def phase_problem(phases: Sequence[str]) -> str | None:
         return "a phase is named twice; each runs once"
     if [p for p in PHASES if p in phases] != list(phases):
         return f"phases run in the order {' -> '.join(PHASES)}; write them in that order"
+    if "train" in phases and "calibrate" not in phases:
+        return "train trains on the calibrate phase's recording: add 'calibrate' before it"
     if "evaluate" in phases and "online" not in phases:
         return "evaluate scores the online phase's session: add 'online' before it"
     return None

@@ -66,9 +66,6 @@ def protocol_problems(data: dict) -> list[tuple[str, str]]:
     if any(p in phases for p in ("train", "online", "evaluate")) and not data.get("pipeline"):
         out.append(("pipeline", "the protocol trains and predicts (train, online): add a "
                                 "[pipeline] and a [model], or phases = [\"calibrate\"]"))
-    if "train" in phases and "calibrate" not in phases:
-        out.append(("protocol.phases", "train trains on the calibrate phase's recording: add "
-                                       "'calibrate' before it"))
     return out
 
 
