@@ -121,8 +121,12 @@ def write_config(path: Path, module: str, tests: list[str], settings: dict) -> N
     )
 
 
-def skip_unselected_operators(db: Path, patterns: list[str], sample: int | None = None) -> int:
-    """Mark every mutant whose operator matches none of `patterns` as skipped; return the rest.
+def skip_unselected_operators(
+    db: Path, patterns: list[str], sample: int | None = None
+) -> tuple[int, int]:
+    """Mark every mutant whose operator matches none of `patterns` as skipped.
+
+    Returns (mutants left to run, mutants the operators select).
 
     With `sample`, only that many of the selected mutants (a seeded random choice, the same
     each run of the same source) stay; the rest are skipped too.
@@ -137,11 +141,12 @@ def skip_unselected_operators(db: Path, patterns: list[str], sample: int | None 
         keep = [i for i in items if selected.fullmatch(i.mutations[0].operator_name)]
         if sample is not None and sample < len(keep):
             keep = random.Random(0).sample(keep, sample)
+        selected_count = sum(1 for i in items if selected.fullmatch(i.mutations[0].operator_name))
         kept = {i.job_id for i in keep}
         for item in items:
             if item.job_id not in kept:
                 wdb.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
-    return len(kept)
+    return len(kept), selected_count
 
 
 def run_module(
@@ -162,16 +167,17 @@ def run_module(
 
     print(f"== {module}: tests {' '.join(tests)}", flush=True)
     cosmic("cosmic-ray", "init", str(config), str(db))
-    kept = skip_unselected_operators(db, settings["operators"], sample)
-    print(f"== {module}: {kept} mutants", flush=True)
+    kept, selected = skip_unselected_operators(db, settings["operators"], sample)
+    print(f"== {module}: {kept} of {selected} mutants", flush=True)
     baseline = subprocess.run(
         [str(bindir / "cosmic-ray"), "baseline", str(config)], cwd=copy, env=env
     )
     if baseline.returncode != 0:
-        return {"module": module, "tests": tests, "error": "the tests fail on the unmutated code"}
+        return {"module": module, "tests": tests, "selected": selected,
+                "error": "the tests fail on the unmutated code"}
     cosmic("cosmic-ray", "exec", str(config), str(db))
     restore_check(copy, module)
-    return {"module": module, "tests": tests, **collect(db)}
+    return {"module": module, "tests": tests, "selected": selected, **collect(db)}
 
 
 def restore_check(copy: Path, module: str) -> None:
@@ -220,15 +226,15 @@ def collect(db: Path) -> dict:
 def report(results: list[dict]) -> str:
     """A markdown report: one table row per module, then each survivor's diff."""
     lines = [
-        "| module | mutants run | killed (by timeout) | survived | not run | tool error |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| module | mutants | run | killed (by timeout) | survived | not run | tool error |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['module']} | - | - | - | - | {r['error']} |")
+            lines.append(f"| {r['module']} | {r['selected']} | - | - | - | - | {r['error']} |")
         else:
             lines.append(
-                f"| {r['module']} | {r['mutants']} | {r['killed']} ({r['timeout']}) | "
+                f"| {r['module']} | {r['selected']} | {r['mutants']} | {r['killed']} ({r['timeout']}) | "
                 f"{r['survived']} | {r['pending']} | {r['other']} |"
             )
     for r in results:
