@@ -13,6 +13,7 @@ import attrs
 from hexloop.domain.state import Action, State
 
 from .common import Button, Text
+from .training import TrainingReportView, training_report_view
 
 PREPARING = "preparing the training data..."
 
@@ -55,6 +56,8 @@ class PipelineView:
     save: Button
     load: Button
     model_error: str | None
+    #: the training report (accuracy next to chance, heat map, learning curve: live while training)
+    report: TrainingReportView | None = None
 
 
 # --- intents ----------------------------------------------------------------------------------
@@ -152,6 +155,8 @@ def progress_of(pipeline: Any, training: bool, preparing: bool):
         overlay = progress.message or "training"
         if progress.epochs:
             overlay = f"epoch {progress.epoch}/{progress.epochs}"
+            if getattr(progress, "stage", ""):
+                overlay = f"{progress.stage}, {overlay}"  # cross-validation fold, final model
             if math.isfinite(progress.loss):
                 overlay += f"  loss {progress.loss:.3g}"
             if math.isfinite(progress.score):
@@ -235,6 +240,7 @@ def pipeline_view(ctx: Any, state: Any, pipeline: Any, exists=os.path.exists) ->
                     f"replace {given}" if there else None),
         load=Button("Load", load_refusal),
         model_error=state.tasks.errors.get(f"model-{key}"),
+        report=training_report_view(pipeline, training),
     )
 
 
