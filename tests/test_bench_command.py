@@ -70,10 +70,20 @@ def test_met_reads_the_target_direction():
     assert RowResult("k", "p", 3.0).met is None
 
 
-def test_ring_rows_alone_print_a_table_and_write_json(tmp_path, capsys):
-    path = tmp_path / "ring.json"
-    assert main(quick=True, json_path=str(path), rows="ring.window") == 0
+def test_main_prints_the_machine_and_every_row_and_writes_json(tmp_path, capsys, monkeypatch):
+    from hexloop.application.composition import bench
+
+    fake = [Group("fast", ("fast.one", "fast.two"), lambda quick: [
+                RowResult("fast.one", "one", 1.25, "<= 1.5", "1.2 us", "np.copyto")]),
+            Group("other", ("other.one",), lambda quick: [])]
+    monkeypatch.setattr(bench, "groups", lambda: fake)
+    path = tmp_path / "bench.json"
+    assert main(quick=True, json_path=str(path)) == 0
     printed = capsys.readouterr().out
-    rows = json.loads(path.read_text())["rows"]
-    assert [r["key"] for r in rows] == [k for k in all_keys() if k.startswith("ring.")]
-    assert "ring.window.64x2048" in printed and "cores" in printed
+    got = json.loads(path.read_text())
+    assert [r["key"] for r in got["rows"]] == ["fast.one", "fast.two", "other.one"]
+    assert got["rows"][0]["met"] is True and got["machine"]["quick"] is True
+    assert "fast.one" in printed and "1.250" in printed and "skip" in printed
+    assert f"{got['machine']['cores']} cores" in printed
+    main(quick=True, rows="other")  # the hidden --rows filter keeps whole groups by prefix
+    assert "fast.one" not in capsys.readouterr().out

@@ -32,7 +32,10 @@ def lsl_loopback_latency(seconds: float) -> float:
 
     name = f"bench-lsl-floor-{os.getpid()}"
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "bench", 1, 0, "float32", name), 1, 1)
-    (info,) = pylsl.resolve_byprop("name", name, 1, 5.0)
+    found = pylsl.resolve_byprop("name", name, 1, 5.0)
+    if not found:
+        raise TimeoutError(f"LSL loopback: the stream {name!r} did not appear within 5 s")
+    info = found[0]
     inlet = pylsl.StreamInlet(info, max_buflen=1)
     inlet.open_stream(5.0)
     lags = []
@@ -56,7 +59,10 @@ class Receiver:
         import pylsl
 
         self.pylsl = pylsl
-        (info,) = pylsl.resolve_byprop("name", name, 1, 10.0)
+        found = pylsl.resolve_byprop("name", name, 1, 10.0)
+        if not found:
+            raise TimeoutError(f"the Output's LSL stream {name!r} did not appear within 10 s")
+        info = found[0]
         self.inlet = pylsl.StreamInlet(info, max_buflen=1)
         self.inlet.open_stream(5.0)
         self.ages: list[float] = []
