@@ -10,7 +10,7 @@ from hexloop.adapters.fakes import FakeClock
 from hexloop.domain.labels import LabelEvent, LabelTrack
 from hexloop.domain.pacing import LoopHealth, Ticker
 from hexloop.domain.state import Action, State, refusal_reason
-from hexloop.domain.streams import ClockTracker
+from hexloop.domain.streams import ClockTracker, StreamInfo, saturate
 from hexloop.domain.windowing import aligned_windows, labeled_windows
 
 NAMES = ("rest", "fist", "open")
@@ -92,3 +92,22 @@ def test_repeated_timestamps_are_not_clock_jumps():
     assert emg.feed(np.array([1.00, 1.01, 1.01, 1.02])) == []
     assert markers.jumps == emg.jumps == 0
     assert emg.feed(np.array([1.00]))[0].jump_s == pytest.approx(-0.02)  # backwards still is
+
+
+def test_floats_exactly_at_an_integer_dtypes_limits_are_stored_not_counted_as_clipped():
+    # Survivor: `data > high` widened to `>=`, so 32767.0 into int16 counted as clipped and
+    # health reported saturation that did not happen.
+    got = saturate(StreamInfo("force", 1, 100.0, "int16"), np.array([[32767.0], [-32768.0]]))
+    assert got.clipped == 0 and got.non_finite == 0
+    assert got.data.dtype == np.int16 and got.data.ravel().tolist() == [32767, -32768]
+    over = saturate(StreamInfo("force", 1, 100.0, "int16"), np.array([[32767.6], [1e6]]))
+    assert over.clipped == 2 and over.data.ravel().tolist() == [32767, 32767]
+
+
+def test_samples_lost_after_trailing_non_finite_stamps_are_counted_from_the_last_finite_one():
+    # Survivor: the count of non-finite stamps after the anchor taken from the chunk's first
+    # finite sample instead of its last, which undercounted the gap to the next chunk.
+    tracker = ClockTracker("emg", 100.0)
+    assert tracker.feed(np.array([0.00, 0.01, np.nan, np.nan])) == []  # 0.02, 0.03 unstamped
+    assert tracker.feed(np.array([0.10, 0.11])) == []  # 0.04 ... 0.09 never arrived
+    assert (tracker.lost, tracker.non_finite, tracker.jumps) == (6, 2, 0)
