@@ -57,10 +57,12 @@ $(CORE)/.installed: $(DEPS)
 
 # Mutation testing (cosmic-ray) of domain/ and adapters/zarr/, on a copy of the tree in $TMPDIR
 # so no mutant ever touches these files. Slow (minutes per module) and not part of `make test`.
-# One module: `make mutation MODULE=domain/labels.py`; the modules and their tests: mutation/scope.toml.
+# One module: `make mutation MODULE=domain/labels.py`; a seeded random subset of each module's
+# mutants: SAMPLE=40. The modules and their tests: mutation/scope.toml; results: docs/reliability.md.
 MODULE ?=
+SAMPLE ?=
 mutation: $(VENV)/.installed-dev
-	$(VENV)/bin/python mutation/run.py $(if $(MODULE),--module $(MODULE))
+	$(VENV)/bin/python mutation/run.py $(if $(MODULE),--module $(MODULE)) $(if $(SAMPLE),--sample $(SAMPLE))
 
 # The GUI screenshots in docs/img, taken in a real window under Xvfb.
 screenshots: $(VENV)/.installed-all
