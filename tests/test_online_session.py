@@ -1,10 +1,17 @@
 """Online sessions: recording while predicting, read back with every prediction, every send,
 the cues and the model; cues drive simulated sources unless they say follow_cues = false."""
 
+import contextlib
 import hashlib
+import os
+import pathlib
+import tempfile
 
 import numpy as np
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from hexloop.adapters.fakes import FakeModel, FakeStore, FakeTransport
 from hexloop.adapters.simulated import SimulatedSource
@@ -325,3 +332,68 @@ predict_hz = 20
         assert session.sample_count("predictions") > 0
         model_meta = session.meta.extras["online"]["pipelines"][0]["model"]
         assert model_meta["file"] == str(tmp_path / "model.json")
+
+
+class AppFlag(RuleBasedStateMachine):
+    """Any order of Record / Stop / Start predicting (with or without record) / Stop predicting
+    / cue on a real App: the recording flag and the open session agree, each session opened
+    while predicting declares its prediction streams, and every cue while recording is
+    labelled exactly once."""
+
+    def __init__(self):
+        super().__init__()
+        tmp = tempfile.mkdtemp()
+        self.app, self.pipeline, _ = build(FakeStore(), tmp_path=pathlib.Path(tmp))
+        self.app.start()
+        connected(self.app)
+        self.labelled: dict[str, int] = {}  # session location -> labels recorded into it
+
+    def teardown(self):
+        self.app.shutdown()
+
+    @rule(record=st.booleans())
+    def start_predicting(self, record):
+        try:
+            location = self.pipeline.start_predicting(record=record)
+        except TransitionRefused:
+            return
+        if record:
+            self.labelled[location] = 0
+
+    @rule()
+    def stop_predicting(self):
+        with contextlib.suppress(TransitionRefused):
+            self.pipeline.stop_predicting()
+
+    @rule()
+    def start_recording(self):
+        with contextlib.suppress(TransitionRefused):
+            self.labelled[self.app.start_recording()] = 0
+
+    @rule()
+    def stop_recording(self):
+        with contextlib.suppress(TransitionRefused):
+            self.app.stop_recording()
+
+    @rule(k=st.integers(0, len(CLASSES) - 1))
+    def cue(self, k):
+        if self.app.cue(k) is not None:
+            self.labelled[self.app.ctx.recording.location] += 1
+
+    @invariant()
+    def the_flag_is_the_open_session(self):
+        app = self.app
+        assert app.ctx.machine.recording == (app.ctx.recording is not None)
+        if app.ctx.state in (State.IDLE, State.TRAINING):
+            assert app.ctx.recording is None
+        for location, labels in self.labelled.items():
+            session = app.store.sessions.get(location)
+            if session is not None:  # closed: every cue labelled once
+                assert len(session.labels) == labels
+                online = "predictions" in [s.name for s in session.meta.streams]
+                assert online == ("online" in session.meta.extras)
+
+
+TestAppFlag = AppFlag.TestCase
+TestAppFlag.settings = settings(max_examples=200 if os.environ.get("HEXLOOP_FULL_FUZZ") else 15,
+                                stateful_step_count=12, deadline=None)
