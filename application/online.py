@@ -39,7 +39,9 @@ from hexloop.domain.streams import StreamInfo
 
 if TYPE_CHECKING:
     from .output import Output
-    from .pipeline import Pipeline
+
+#: A Pipeline (pipeline.py imports this module, so it is not imported back, not even for types).
+Pipeline = Any
 
 EXTRAS_KEY = "online"
 PREDICTIONS_TYPE = "Predictions"
