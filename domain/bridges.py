@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import re
 import signal
+from collections.abc import Iterable
 
 import attrs
 
@@ -76,6 +77,10 @@ def describe_exit(code: int | None) -> str:
         return f"exited with code {code}"
 
 
+def _lines(lines: Iterable[str]) -> tuple[str, ...]:
+    return tuple(lines)
+
+
 @attrs.frozen
 class BridgeStatus:
     """A snapshot of one bridge: cheap to copy, safe to hand to any thread."""
@@ -84,13 +89,14 @@ class BridgeStatus:
     state: str = attrs.field(default="stopped")
     pid: int | None = None  # set while running
     exit_code: int | None = None  # of the last run that ended; -N means killed by signal N
-    stderr_tail: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    stderr_tail: tuple[str, ...] = attrs.field(default=(), converter=_lines)
     restarts: int = 0  # automatic restarts since the last start()
     detail: str = ""  # one sentence for people: why it stopped, when it restarts
     log_path: str | None = None  # where its stderr goes
 
     @state.validator
-    def _check_state(self, _attribute, value):
+    def _check_state(self, _attribute: attrs.Attribute[str], value: str) -> None:
+
         if value not in BRIDGE_STATES:
             raise ValueError(f"bridge state must be one of {BRIDGE_STATES}, got {value!r}")
 

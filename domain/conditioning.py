@@ -75,7 +75,8 @@ def _check_value(key: str, value: Any, kind: str) -> str | None:
     return None
 
 
-def _spec_problems(spec: Any, rate: float | None, where: str) -> tuple[dict, list[tuple[str, str]]]:
+def _spec_problems(spec: Any, rate: float | None,
+                   where: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The completed spec and the problems of one table of a chain."""
     if not isinstance(spec, Mapping):
         return {}, [(where, f'must be a table such as {{ type = "bandpass", low = 20, '
@@ -115,7 +116,7 @@ def _spec_problems(spec: Any, rate: float | None, where: str) -> tuple[dict, lis
     return out, _rate_problems(out, rate, where, written)
 
 
-def _rate_problems(spec: dict, rate: float | None, where: str,
+def _rate_problems(spec: dict[str, Any], rate: float | None, where: str,
                    written: dict[str, str]) -> list[tuple[str, str]]:
     """Bands inverted or at/above Nyquist, harmonics past Nyquist, windows under a sample."""
     kind, problems = spec["type"], []
@@ -155,7 +156,7 @@ def chain_problems(specs: Any, rate: float | None = None,
 
 
 def normalize_chain(specs: Any, rate: float | None = None,
-                    where: str = "conditioning") -> tuple[dict, ...]:
+                    where: str = "conditioning") -> tuple[dict[str, Any], ...]:
     """The chain with every default filled in, as plain dicts; ConditioningInvalid otherwise."""
     chain, problems = _normalize(specs, rate, where)
     if problems:
@@ -163,7 +164,7 @@ def normalize_chain(specs: Any, rate: float | None = None,
     return chain
 
 
-def _normalize(specs: Any, rate: float | None, where: str) -> tuple[tuple[dict, ...],
+def _normalize(specs: Any, rate: float | None, where: str) -> tuple[tuple[dict[str, Any], ...],
                                                                      list[tuple[str, str]]]:
     if isinstance(specs, Mapping) or isinstance(specs, str) or not isinstance(specs, Sequence):
         return (), [(where, 'must be a list of tables, e.g. [{ type = "bandpass", low = 20, '
@@ -178,7 +179,7 @@ def _normalize(specs: Any, rate: float | None, where: str) -> tuple[tuple[dict, 
     return tuple(chain), problems
 
 
-def describe_chain(chain: Sequence[Mapping]) -> str:
+def describe_chain(chain: Sequence[Mapping[str, Any]]) -> str:
     """One line for status lines and logs: 'bandpass 20-450 Hz o4 > notch 50 Hz x3'."""
     parts = []
     for s in chain:

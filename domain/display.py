@@ -107,7 +107,7 @@ class MinMaxDecimator:
         with self._lock:
             k = min(self._count, cap)
             order = (self._count - k + np.arange(k)) % cap
-            rows = order if channels is None else np.ix_(order, channels)
+            rows = order if channels is None else np.ix_(order, np.asarray(channels, np.intp))
             mins = self._mins[rows]
             maxs = self._maxs[rows]
             times = self._times[order]

@@ -39,7 +39,8 @@ def trial_groups(timestamps: np.ndarray, track: LabelTrack, starts: np.ndarray,
     for a, b in zip(first[last > first], last[last > first]):
         joined[a + 1 : b + 1] = True
     trial_of_event = np.cumsum(~joined[: times.size + 1]) - 1
-    return trial_of_event[np.maximum(first, 0)].astype(np.int64)
+    trials: np.ndarray = trial_of_event[np.maximum(first, 0)].astype(np.int64)
+    return trials
 
 
 def trial_folds(groups: np.ndarray, y: np.ndarray, k: int = 5,
@@ -61,7 +62,7 @@ def trial_folds(groups: np.ndarray, y: np.ndarray, k: int = 5,
                          "record more trials")
     folds = min(k, trials.size)
     rng = np.random.default_rng(seed)
-    fold_of: dict = {}
+    fold_of: dict[int, int] = {}
     dealt = 0
     trial_class = y[first]
     for cls in np.unique(trial_class):

@@ -63,7 +63,8 @@ def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     total = np.where(mask, values, 0.0).sum(axis=-1)
     count = mask.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return total / count
+        mean: np.ndarray = total / count
+    return mean
 
 
 def _check_threshold(threshold: float) -> float:
@@ -77,10 +78,13 @@ def rms(window: np.ndarray) -> np.ndarray:
     """Root mean square per channel."""
     x = _as_windows(window)
     finite = _finite(x)
+    out: np.ndarray
     if finite is None:
-        return np.sqrt(np.mean(x * x, axis=-1))
+        out = np.sqrt(np.mean(x * x, axis=-1))
+        return out
     with np.errstate(over="ignore", invalid="ignore"):
-        return np.sqrt(_masked_mean(x * x, finite))
+        out = np.sqrt(_masked_mean(x * x, finite))
+    return out
 
 
 def mav(window: np.ndarray) -> np.ndarray:
@@ -88,7 +92,8 @@ def mav(window: np.ndarray) -> np.ndarray:
     x = _as_windows(window)
     finite = _finite(x)
     if finite is None:
-        return np.mean(np.abs(x), axis=-1)
+        out: np.ndarray = np.mean(np.abs(x), axis=-1)
+        return out
     return _masked_mean(np.abs(x), finite)
 
 
@@ -97,14 +102,16 @@ def waveform_length(window: np.ndarray) -> np.ndarray:
     x = _as_windows(window)
     finite = _finite(x)
     if finite is None:
-        return np.sum(np.abs(np.diff(x, axis=-1)), axis=-1)
+        out: np.ndarray = np.sum(np.abs(np.diff(x, axis=-1)), axis=-1)
+        return out
     with np.errstate(invalid="ignore"):
         steps = np.abs(np.diff(x, axis=-1))
     both = finite[..., 1:] & finite[..., :-1]
     mean_step = _masked_mean(steps, both)
     # a one-sample window has no steps: 0, as for finite data, unless that sample is missing
-    return np.where(both.shape[-1] == 0, np.where(finite.any(axis=-1), 0.0, np.nan),
-                    mean_step * (x.shape[-1] - 1))
+    out = np.where(both.shape[-1] == 0, np.where(finite.any(axis=-1), 0.0, np.nan),
+                   mean_step * (x.shape[-1] - 1))
+    return out
 
 
 def zero_crossings(window: np.ndarray, threshold: float = 0.0) -> np.ndarray:
@@ -120,7 +127,8 @@ def zero_crossings(window: np.ndarray, threshold: float = 0.0) -> np.ndarray:
     finite = _finite(x)
     if finite is not None:
         crossing &= finite[..., :-1] & finite[..., 1:]
-    return np.count_nonzero(crossing, axis=-1).astype(np.float64)
+    counts: np.ndarray = np.count_nonzero(crossing, axis=-1).astype(np.float64)
+    return counts
 
 
 def slope_sign_changes(window: np.ndarray, threshold: float = 0.0) -> np.ndarray:
@@ -137,7 +145,8 @@ def slope_sign_changes(window: np.ndarray, threshold: float = 0.0) -> np.ndarray
     finite = _finite(x)
     if finite is not None:
         change &= finite[..., 1:-1] & finite[..., :-2] & finite[..., 2:]
-    return np.count_nonzero(change, axis=-1).astype(np.float64)
+    counts: np.ndarray = np.count_nonzero(change, axis=-1).astype(np.float64)
+    return counts
 
 
 def _check_bands(bands: Sequence[tuple[float, float]], rate: float) -> np.ndarray:
@@ -224,4 +233,5 @@ def emg_features(window: np.ndarray) -> np.ndarray:
     """
     x = _as_windows(window)
     amplitude = np.concatenate((mav(x), rms(x), waveform_length(x)), axis=-1)
-    return np.log(np.maximum(amplitude, 1e-12))
+    out: np.ndarray = np.log(np.maximum(amplitude, 1e-12))
+    return out

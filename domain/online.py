@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from .labels import UNLABELED, LabelTrack
+from .labels import UNLABELED, LabelEvent, LabelTrack
 
 #: How long a decision must be held to count as the decision after a cue, in seconds.
 DEFAULT_HOLD_S = 0.1
@@ -209,7 +209,7 @@ def score_online(times: np.ndarray, decided: np.ndarray, cues: LabelTrack,
                        float(settle_s), int(times.size - scored.sum()))
 
 
-def _latency(times: np.ndarray, decided: np.ndarray, event, next_cue: float | None,
+def _latency(times: np.ndarray, decided: np.ndarray, event: LabelEvent, next_cue: float | None,
              end: float, hold_s: float) -> float | None:
     """Seconds from the cue to the first run of its class that lasts `hold_s` before the next
     cue (the last cue lasts until the last prediction, `end`)."""

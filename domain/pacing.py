@@ -99,6 +99,7 @@ class Ticker:
         self._lock = threading.Lock()  # health() reads from other threads
 
     def _deadline(self, k: int) -> float:
+        assert self.start is not None, "no deadline before the first tick"
         return self.start + k * self.period
 
     def next_deadline(self) -> float:
@@ -115,6 +116,7 @@ class Ticker:
         return k
 
     def _finish_tick(self, now: float) -> None:
+        assert self.started_at is not None, "a tick finishes after it started"
         duration = now - self.started_at
         self.last_duration_s = duration
         self.max_duration_s = max(self.max_duration_s, duration)
@@ -139,6 +141,7 @@ class Ticker:
                 self._begin(0, now)
                 return not (interrupt is not None and interrupt.is_set())
             self._finish_tick(now)
+            assert self.started_at is not None
             # never closer than SLACK periods to the previous tick's start
             k = self._first_at_or_after(self.tick + 1, self.started_at + self.SLACK * self.period)
             self.skipped += k - (self.tick + 1)

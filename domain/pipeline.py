@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -18,18 +18,22 @@ TrainFn = Callable[["TrainingData", "TrainingJob"], Any]
 PredictFn = Callable[[Any, np.ndarray], Mapping[str, float]]
 
 
+def _names(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(names)
+
+
 @attrs.frozen
 class TrainingData:
     """Features per window `x` (k, ...), targets `y`: class indices (k,) or values (k, m)."""
 
     x: np.ndarray
     y: np.ndarray
-    names: tuple[str, ...] = attrs.field(converter=tuple)  # class names or target names
+    names: tuple[str, ...] = attrs.field(converter=_names)  # class names or target names
     task: str = attrs.field(default="classification")
     #: The trial of each window (k,), for cross-validation by trial; None when unknown.
     groups: np.ndarray | None = attrs.field(default=None, kw_only=True)
 
-    def __attrs_post_init__(self):
+    def __attrs_post_init__(self) -> None:
         if self.task not in ("classification", "regression"):
             raise ValueError(f"task must be 'classification' or 'regression', got {self.task!r}")
         if len(self.x) != len(self.y):
@@ -113,7 +117,7 @@ class TrainingJob:
         if self._cancel.is_set():
             raise TrainingCancelled("training was cancelled")
 
-    def report(self, **fields) -> None:
+    def report(self, **fields: Any) -> None:
         self._progress = attrs.evolve(self._progress, **fields)
         if self._on_progress is not None:
             self._on_progress(self._progress)

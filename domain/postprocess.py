@@ -75,7 +75,8 @@ def _value_problem(value: Any, kind: str) -> str | None:
     return None
 
 
-def _normalize(specs: Any, where: str) -> tuple[tuple[dict, ...], list[tuple[str, str]]]:
+def _normalize(specs: Any, where: str) -> tuple[tuple[dict[str, Any], ...],
+                                                list[tuple[str, str]]]:
     if isinstance(specs, Mapping | str) or not isinstance(specs, Sequence):
         return (), [(where, 'must be a list of tables, e.g. [{ type = "majority", n = 5 }], got '
                             f"{_show(specs)}")]
@@ -88,7 +89,8 @@ def _normalize(specs: Any, where: str) -> tuple[tuple[dict, ...], list[tuple[str
             problems.append((at, f'must be a table such as {{ type = "majority", n = 5 }}, got '
                                  f"{_show(spec)}"))
             continue
-        kind = ALIASES.get(spec.get("type"), spec.get("type"))
+        raw = spec.get("type")
+        kind = ALIASES.get(raw, raw) if isinstance(raw, str) else raw
         if kind not in TYPES:
             allowed = ", ".join(sorted([*TYPES, *ALIASES]))
             problems.append((f"{at}.type", f"must be one of {allowed}, got {_show(spec.get('type'))}"))
@@ -115,7 +117,7 @@ def stage_problems(specs: Any, where: str = "stages") -> list[tuple[str, str]]:
     return _normalize(specs, where)[1]
 
 
-def normalize_stages(specs: Any, where: str = "stages") -> tuple[dict, ...]:
+def normalize_stages(specs: Any, where: str = "stages") -> tuple[dict[str, Any], ...]:
     """The chain with defaults filled in (plain dicts); StagesInvalid otherwise."""
     chain, problems = _normalize(specs, where)
     if problems:
@@ -141,7 +143,7 @@ class _Smooth:
         self.reset()
 
     def reset(self) -> None:
-        self._keys: tuple = ()
+        self._keys: tuple[str, ...] = ()
         self._y: list[float] = []
 
     def __call__(self, values: Mapping[str, float], t: float) -> dict[str, float]:
@@ -160,7 +162,7 @@ class _OneEuro:
         self.reset()
 
     def reset(self) -> None:
-        self._keys: tuple = ()
+        self._keys: tuple[str, ...] = ()
         self._x: list[float] = []
         self._dx: list[float] = []
         self._t = -math.inf
@@ -257,7 +259,7 @@ class _Dwell:
 
 
 class _Edge:
-    def __init__(self):
+    def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
@@ -271,7 +273,7 @@ class _Edge:
         return current
 
 
-def _stage(spec: Mapping) -> Any:
+def _stage(spec: Mapping[str, Any]) -> Any:
     kind = spec["type"]
     if kind == "smooth":
         return _Smooth(spec["alpha"])
@@ -289,7 +291,7 @@ def _stage(spec: Mapping) -> Any:
 class OutputStages:
     """A chain of stages for one Output; called from one thread (the predict thread)."""
 
-    def __init__(self, specs: Sequence[Mapping] = (), where: str = "stages"):
+    def __init__(self, specs: Sequence[Mapping[str, Any]] = (), where: str = "stages"):
         self.chain = normalize_stages(specs, where)
         self._stages = [_stage(spec) for spec in self.chain]
         self.edge_triggered = any(spec["type"] == "edge" for spec in self.chain)
@@ -304,7 +306,7 @@ class OutputStages:
             out = stage(out, t)
             if out is None:
                 return None
-        return dict(out)
+        return None if out is None else dict(out)
 
     def reset(self) -> None:
         """Forget history (predicting stopped, or a new replay)."""

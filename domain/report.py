@@ -8,7 +8,7 @@ file and `report.json` carry the same document.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -25,6 +25,10 @@ def _num(v: Any) -> float | None:
         return None
     v = float(v)
     return v if math.isfinite(v) else None
+
+
+def _names(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(names)
 
 
 def _nan(v: Any) -> float:
@@ -46,17 +50,19 @@ class LearningCurve:
     def add(self, epoch: int, train_loss: float, val_loss: float) -> LearningCurve:
         """The curve with this epoch's point (replacing a point already there for it)."""
         keep = [i for i, e in enumerate(self.epochs) if e != epoch]
-        pick = lambda seq: tuple(seq[i] for i in keep)  # noqa: E731
+        def pick(seq: Sequence[Any]) -> tuple[Any, ...]:
+            return tuple(seq[i] for i in keep)
+
         return LearningCurve(pick(self.epochs) + (int(epoch),),
                              pick(self.train_loss) + (float(train_loss),),
                              pick(self.val_loss) + (float(val_loss),))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"epoch": list(self.epochs), "train_loss": [_num(v) for v in self.train_loss],
                 "val_loss": [_num(v) for v in self.val_loss]}
 
     @classmethod
-    def from_dict(cls, doc: Mapping | None) -> LearningCurve:
+    def from_dict(cls, doc: Mapping[str, Any] | None) -> LearningCurve:
         doc = doc or {}
         return cls(tuple(int(e) for e in doc.get("epoch", ())),
                    tuple(_nan(v) for v in doc.get("train_loss", ())),
@@ -72,7 +78,7 @@ class TrainingReport:
     `confusion[i][j]` counts windows cued as class i and predicted as class j.
     """
 
-    class_names: tuple[str, ...] = attrs.field(converter=tuple)
+    class_names: tuple[str, ...] = attrs.field(converter=_names)
     task: str = "classification"
     accuracy: float = float("nan")
     chance: float = float("nan")
@@ -136,7 +142,7 @@ class TrainingReport:
                          f"{self.curve.val_loss[last]:.4g}")
         return "\n".join(lines)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "report_version": REPORT_VERSION,
             "task": self.task,
@@ -162,7 +168,7 @@ class TrainingReport:
         }
 
     @classmethod
-    def from_dict(cls, doc: Mapping) -> TrainingReport:
+    def from_dict(cls, doc: Mapping[str, Any]) -> TrainingReport:
         """The report back from `to_dict`'s document (ValueError when it is not one)."""
         if not isinstance(doc, Mapping) or not isinstance(doc.get("class_names"), list):
             raise ValueError("not a training report: it has no class_names list")
@@ -192,4 +198,5 @@ def normalized_rows(confusion: Sequence[Sequence[int]]) -> np.ndarray:
     if m.size == 0:
         return m.reshape(0, 0)
     totals = m.sum(axis=1, keepdims=True)
-    return np.divide(m, totals, out=np.zeros_like(m), where=totals > 0)
+    shares: np.ndarray = np.divide(m, totals, out=np.zeros_like(m), where=totals > 0)
+    return shares

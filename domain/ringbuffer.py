@@ -65,7 +65,8 @@ class RingBuffer:
 
     @property
     def dtype(self) -> np.dtype:
-        return self._data.dtype
+        dtype: np.dtype = self._data.dtype
+        return dtype
 
     @property
     def seq(self) -> int:

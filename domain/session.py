@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -17,19 +17,27 @@ def _now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _streams(streams: Iterable[StreamInfo]) -> tuple[StreamInfo, ...]:
+    return tuple(streams)
+
+
+def _names(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(names)
+
+
 @attrs.frozen
 class SessionMeta:
     """Written when a recording starts: the app, its streams, class names and free-form extras."""
 
     app_name: str
-    streams: tuple[StreamInfo, ...] = attrs.field(converter=tuple)
-    class_names: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    streams: tuple[StreamInfo, ...] = attrs.field(converter=_streams)
+    class_names: tuple[str, ...] = attrs.field(default=(), converter=_names)
     slug: str = ""
     created: dt.datetime = attrs.field(factory=_now_utc)
     versions: Mapping[str, str] = attrs.field(factory=dict)
     extras: Mapping[str, Any] = attrs.field(factory=dict)
 
-    def __attrs_post_init__(self):
+    def __attrs_post_init__(self) -> None:
         names = [s.name for s in self.streams]
         if len(set(names)) != len(names):
             raise ValueError(f"stream names in a session must be unique, got {names}")

@@ -59,4 +59,5 @@ class EmgSimulator:
             self._n += n
             noise = self._rng.standard_normal((n, self.channels), dtype=np.float32)
         hum = 0.05 * np.sin(2 * np.pi * 50.0 * t[:, None] + self._hum_phase[None, :])
-        return (self._amplitude * (noise * gain + hum)).astype(np.float32)
+        out: np.ndarray = (self._amplitude * (noise * gain + hum)).astype(np.float32)
+        return out

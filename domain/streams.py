@@ -9,6 +9,9 @@ saturated to the stream's dtype (`saturate`), timestamps that jump found and cou
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 import attrs
 import numpy as np
 
@@ -26,7 +29,7 @@ class GeometryError(ValueError):
     """A stream's announced geometry (channels, rate, dtype, names) is unusable."""
 
 
-def _tuple_of_str(values) -> tuple[str, ...]:
+def _tuple_of_str(values: Iterable[object]) -> tuple[str, ...]:
     return tuple(str(v) for v in values)
 
 
@@ -43,7 +46,7 @@ class StreamInfo:
     type: str = ""
     source_id: str = ""
 
-    def __attrs_post_init__(self):
+    def __attrs_post_init__(self) -> None:
         problems = geometry_problems(self)
         if problems:
             raise GeometryError(f"stream {self.name!r}: " + "; ".join(problems))
@@ -54,15 +57,15 @@ class StreamInfo:
             object.__setattr__(self, "units", ("",) * self.channel_count)
 
     @property
-    def np_dtype(self) -> np.dtype:
+    def np_dtype(self) -> np.dtype[Any]:
         return np.dtype(self.dtype)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (tuples become lists)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in attrs.asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> StreamInfo:
+    def from_dict(cls, d: Mapping[str, Any]) -> StreamInfo:
         return cls(**{f.name: d[f.name] for f in attrs.fields(cls) if f.name in d})
 
 
@@ -178,8 +181,8 @@ def saturate(info: StreamInfo, data: np.ndarray) -> Saturated:
         if int(high_f) > high:
             high_f = float(np.nextafter(high_f, 0.0))
         outside = (data < low_f) | (data > high_f)
-        clipped = int(np.count_nonzero(outside & finite)) if non_finite else int(
-            np.count_nonzero(outside))
+        counted = outside & finite if finite is not None and non_finite else outside
+        clipped = int(np.count_nonzero(counted))
         if outside.any():
             data = np.clip(data, low_f, high_f)
         return Saturated(data.astype(target), clipped, non_finite)
@@ -256,7 +259,7 @@ class ClockTracker:
                 self._pending += len(finite)
                 return []
         first = self.last is None
-        stamps = ts if first else np.concatenate(([self.last], ts))
+        stamps = ts if self.last is None else np.concatenate(([self.last], ts))
         steps = np.diff(stamps)
         jump = steps < 0
         if self.rate > 0:

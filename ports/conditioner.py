@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -45,7 +45,8 @@ class ConditionerFactory(Protocol):
     cannot run raises ValueError naming the step.
     """
 
-    def __call__(self, chain: Sequence[Mapping], rate: float, channels: int) -> Conditioner: ...
+    def __call__(self, chain: Sequence[Mapping[str, Any]], rate: float,
+                 channels: int) -> Conditioner: ...
 
 
 class ConditionerUnavailable(LookupError):
@@ -62,7 +63,8 @@ def load_factory(name: str = DEFAULT) -> ConditionerFactory:
             f"no conditioner named {name!r} is registered (entry point conditioner.{name} in "
             f"{GROUP}); {hint}, or reinstall hexloop if its entry points are out of date")
     try:
-        return found[0].load()
+        factory: ConditionerFactory = found[0].load()
+        return factory
     except ImportError as e:
         raise ConditionerUnavailable(f"conditioner {name!r} could not be imported ({e}): {hint}") \
             from e

@@ -151,7 +151,7 @@ def check_store(make: Callable[[], Store]) -> None:
     meta = SessionMeta("contract", infos, class_names=("rest", "fist"))
     rng = np.random.default_rng(0)
     session = store.open_session(meta)
-    written: dict[str, list] = {"emg": [], "force": []}
+    written: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"emg": [], "force": []}
     t = 0.0
     for chunk in range(20):
         for info in infos:
