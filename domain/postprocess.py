@@ -91,7 +91,7 @@ def _normalize(specs: Any, where: str) -> tuple[tuple[dict[str, Any], ...],
             continue
         raw = spec.get("type")
         kind = ALIASES.get(raw, raw) if isinstance(raw, str) else raw
-        if kind not in TYPES:
+        if not isinstance(kind, str) or kind not in TYPES:
             allowed = ", ".join(sorted([*TYPES, *ALIASES]))
             problems.append((f"{at}.type", f"must be one of {allowed}, got {_show(spec.get('type'))}"))
             continue

@@ -153,6 +153,7 @@ def test_smoothing_stays_within_what_it_was_given(x, alpha):
     ([{"type": "one_euro", "beta": -1}], "stages[0].beta"),
     ([{"type": "edge", "n": 3}], "stages[0].n"),
     ([{"type": "vote"}], "stages[0].type"),
+    ([{"type": ["majority"]}], "stages[0].type"),  # a TOML array, not a name: was a TypeError
     ([{"type": "dwell", "seconds": math.inf}], "stages[0].seconds"),
     (["majority"], "stages[0]"),
     ({"type": "majority"}, "stages"),
