@@ -102,7 +102,8 @@ class ProtocolRunner:
 
     def __init__(self, app: Any, spec: ProtocolSpec, pipeline: Any = None, markers: Any = None,
                  slug: str = "protocol", model_path: str | Path | None = None,
-                 exit_when_done: bool = False, attach: bool = True):
+                 exit_when_done: bool = False, attach: bool = True,
+                 start_paused: bool = False):
         self.app, self.spec, self.pipeline, self.markers = app, spec, pipeline, markers
         self.slug = slug
         self.model_path = Path(model_path) if model_path is not None else None
@@ -117,6 +118,8 @@ class ProtocolRunner:
         self._quit = threading.Event()
         self._thread: threading.Thread | None = None
         self._marker_warned = False
+        if start_paused:  # the window's user starts it (p, Start) once the participant is ready
+            self._paused.set()
         if attach:
             self.attach()
 
@@ -213,6 +216,10 @@ class ProtocolRunner:
             if self.markers is not None:
                 self._open_markers()
             self._wait_connected()
+            if self._paused.is_set():
+                self._show(phase=self.spec.phases[0], message="press p (Start) when the "
+                                                              "participant is ready")
+                self._while_paused(keep_message=True)
             for phase in self.spec.phases:
                 if self._quit.is_set() or self.app.exit_requested:
                     break
@@ -307,10 +314,11 @@ class ProtocolRunner:
                 return True
             self._quit.wait(min(TICK_S, left))
 
-    def _while_paused(self) -> None:
+    def _while_paused(self, keep_message: bool = False) -> None:
         if not self._paused.is_set():
             return
-        self._show(message="paused: p resumes")
+        if not keep_message:
+            self._show(message="paused: p resumes")
         while self._paused.is_set():
             self._sleep(0.05)
         self._show(message="")

@@ -22,6 +22,7 @@ from imgui_bundle.imgui import internal as imgui_internal
 from imgui_bundle.implot import internal as implot_internal
 
 from . import panels
+from .cuepanel import cue_panel
 from .state import gui_state
 
 #: Environment variable naming the layout file; the `ini_path` argument wins over it.
@@ -32,6 +33,8 @@ CONTROL, RECORD, PIPELINE, LOG, OUTPUT, USER, MAIN = (
     "ControlSpace", "RecordSpace", "PipelineSpace", "LogSpace", "OutputSpace", "UserSpace",
     "MainDockSpace",
 )
+
+CUE_SPACE = "CueSpace"  # a protocol's Cue panel (cuepanel.py)
 
 ScriptFn = Callable[[Any], None]
 
@@ -73,7 +76,9 @@ class ImGuiRenderer:
     rate when nothing moves and no input arrives (0 renders at full rate, fit for live signals);
     fps_max: frame rate cap (0: none); vsync: wait for the monitor's refresh (off for
     benchmarks); tile_signals: one viewer above the other instead of tabs
-    (default: tiled up to 4 streams). `script(test_ctx)` runs under imgui's test engine
+    (default: tiled up to 4 streams); msaa: multisampling samples of the GL window (default 0:
+    ImGui anti-aliases its own lines, fills and text, and under software GL each sample costs
+    fill: hello_imgui's default of 8 more than doubles the frame time there). `script(test_ctx)` runs under imgui's test engine
     (tests, screenshots); with `exit_after_script` the window closes when it returns.
     """
 
@@ -88,6 +93,7 @@ class ImGuiRenderer:
         exit_after_script: bool = True,
         vsync: bool = True,
         tile_signals: bool | None = None,
+        msaa: int = 0,
     ):
         try:
             width, height = (int(v) for v in size)
@@ -98,6 +104,9 @@ class ImGuiRenderer:
                              f"e.g. (1440, 900); got {size!r}")
         if fps_idle < 0 or fps_max < 0:
             raise ValueError("fps_idle and fps_max must be >= 0 (0: no limit)")
+        if not isinstance(msaa, int) or isinstance(msaa, bool) or not 0 <= msaa <= 16:
+            raise ValueError(f"msaa must be a whole number of samples from 0 (none) to 16, "
+                             f"e.g. 4; got {msaa!r}")
         self.title = title
         self.size = (width, height)
         self.ini_path = ini_path
@@ -105,6 +114,7 @@ class ImGuiRenderer:
         self.fps_max = float(fps_max)
         self.vsync = vsync
         self.tile_signals = tile_signals
+        self.msaa = msaa
         self.script = script
         self.exit_after_script = exit_after_script
         self.frames = 0
@@ -156,6 +166,7 @@ class ImGuiRenderer:
         params.app_window_params.window_title = title
         params.app_window_params.window_geometry.size = self.size
         params.app_window_params.restore_previous_geometry = True
+        params.renderer_backend_options.open_gl_options.anti_aliasing_samples = self.msaa
 
         ini = self.resolved_ini_path(title)
         if ini is not None:
@@ -210,6 +221,8 @@ class ImGuiRenderer:
             splits.append(split(MAIN, OUTPUT, d.right, 0.3))
         if ctx.pipelines and target.ui_functions:
             splits.append(split(OUTPUT, USER, d.down, 0.5))
+        if getattr(ctx, "protocol", None) is not None:  # the cue, large, above the signals
+            splits.append(split(MAIN, CUE_SPACE, d.up, 0.45))
         names = list(ctx.streams)
         tile = self.tile_signals if self.tile_signals is not None else len(names) <= 4
         self._signal_spaces = {name: MAIN for name in names}
@@ -239,6 +252,8 @@ class ImGuiRenderer:
         if getattr(ctx, "bridges", None):
             wanted.append(("Bridges", PIPELINE, panels.bridges_panel))
         wanted.append(("Log", LOG, panels.log_panel))
+        if getattr(ctx, "protocol", None) is not None:
+            wanted.append(("Cue", CUE_SPACE, cue_panel))
         for name in list(ctx.streams):
             wanted.append((f"Signals: {name}", self._signal_spaces.get(name, MAIN),
                            functools.partial(panels.signal_viewer, stream_name=name)))

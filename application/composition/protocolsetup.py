@@ -91,7 +91,7 @@ def marker_name(table: dict, app_name: str) -> str:
 
 
 def make_runner(built: Any, setup: Any, model_path: str | None = None,
-                exit_when_done: bool = False) -> Any:
+                exit_when_done: bool = False, start_paused: bool = False) -> Any:
     """The ProtocolRunner of a built setup (attached to its app), with an LSL marker outlet when
     the setup names one and pylsl is installed (else a warning in the log)."""
     from hexloop.application.protocol import ProtocolRunner
@@ -111,7 +111,7 @@ def make_runner(built: Any, setup: Any, model_path: str | None = None,
     model = model_path or table.get("model")
     return ProtocolRunner(app, spec, built.pipeline, markers=markers,
                           slug=str(table.get("slug", "protocol")), model_path=model,
-                          exit_when_done=exit_when_done)
+                          exit_when_done=exit_when_done, start_paused=start_paused)
 
 
 __all__ = ["PHASES", "make_runner", "marker_name", "protocol_problems", "protocol_spec",
@@ -136,7 +136,7 @@ def run_protocol(built: Any, setup: Any, args: Any) -> int:
               "out --record", file=sys.stderr)
         return 2
     headless = isinstance(built.renderer, HeadlessRenderer)
-    runner = make_runner(built, setup, exit_when_done=headless)
+    runner = make_runner(built, setup, exit_when_done=headless, start_paused=not headless)
     renderer = (ProtocolTerminal(runner, duration=args.duration) if headless
                 else built.renderer)
     built.app.run(renderer)
