@@ -9,7 +9,7 @@ from imgui_bundle import imgui
 
 from ..viewmodels import pipeline as vm
 from ..widgets import RED, ButtonFn, clicked, refusable_button, show
-from .training import draw_training_report
+from .training import draw_training_plots, draw_training_summary
 
 
 def draw_pipeline(view: vm.PipelineView, button: ButtonFn = refusable_button) -> Any:
@@ -30,7 +30,7 @@ def draw_pipeline(view: vm.PipelineView, button: ButtonFn = refusable_button) ->
         imgui.progress_bar(view.progress.fraction, (-1, 0), view.progress.overlay)
     elif view.note is not None:
         show(view.note)
-    draw_training_report(view.report, key)
+    draw_training_summary(view.report)
     if view.train_error:
         imgui.text_colored(RED, "Training did not start:")
         imgui.text_wrapped(view.train_error)
@@ -59,5 +59,6 @@ def draw_pipeline(view: vm.PipelineView, button: ButtonFn = refusable_button) ->
         intent = vm.LoadModel(key, path)
     if view.model_error:
         imgui.text_colored(RED, view.model_error)
+    draw_training_plots(view.report, key)
     return intent
 

@@ -24,11 +24,25 @@ def _wrapped(line: Text) -> None:
 
 def draw_training_report(view: TrainingReportView | None, key: str = "") -> None:
     """Nothing when `view` is None; `key` keeps plots of several pipelines apart."""
+    draw_training_summary(view)
+    draw_training_plots(view, key)
+
+
+def draw_training_summary(view: TrainingReportView | None) -> None:
+    """The accuracy next to chance, and the warning near chance (under Train)."""
     if view is None:
         return
     _wrapped(view.summary)
     if view.warning is not None:
         _wrapped(view.warning)
+
+
+def draw_training_plots(view: TrainingReportView | None, key: str = "") -> None:
+    """The heat map, the learning curve and precision / recall (at the panel's end, so the
+    Predict and Model buttons stay in view)."""
+    if view is None or (view.heat_map is None and view.curve is None):
+        return
+    imgui.separator_text("Training report")
     size = imgui.get_font_size()
     heat, curve = view.heat_map, view.curve
     if heat is not None:
