@@ -635,10 +635,17 @@ def test_layout_file_comes_from_the_argument_the_env_or_the_user_config(monkeypa
 
 
 @pytest.mark.parametrize("kw", [{"size": (100, 800)}, {"size": (800,)}, {"size": ("wide", "tall")},
-                                {"fps_max": -1}])
+                                {"fps_max": -1}, {"msaa": -1}, {"msaa": 2.5}, {"msaa": 64}])
 def test_renderer_refuses_bad_settings(kw):
     with pytest.raises(ValueError):
         ImGuiRenderer(**kw)
+
+
+def test_the_window_asks_for_no_multisampling_unless_told(tmp_path):
+    app = App("msaa")  # ImGui anti-aliases itself; under software GL each sample costs fill
+    options = lambda r: r._runner_params(app).renderer_backend_options.open_gl_options  # noqa: E731
+    assert options(ImGuiRenderer(ini_path=False)).anti_aliasing_samples == 0
+    assert options(ImGuiRenderer(ini_path=False, msaa=4)).anti_aliasing_samples == 4
 
 
 def test_an_unwritable_layout_folder_means_no_layout_file_not_no_window(tmp_path):
