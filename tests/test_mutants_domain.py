@@ -11,7 +11,7 @@ from hexloop.domain.labels import LabelEvent, LabelTrack
 from hexloop.domain.pacing import LoopHealth, Ticker
 from hexloop.domain.state import Action, State, refusal_reason
 from hexloop.domain.streams import ClockTracker, StreamInfo, saturate
-from hexloop.domain.windowing import aligned_windows, labeled_windows
+from hexloop.domain.windowing import aligned_windows, labeled_window_starts, labeled_windows
 
 NAMES = ("rest", "fist", "open")
 
@@ -111,3 +111,22 @@ def test_samples_lost_after_trailing_non_finite_stamps_are_counted_from_the_last
     assert tracker.feed(np.array([0.00, 0.01, np.nan, np.nan])) == []  # 0.02, 0.03 unstamped
     assert tracker.feed(np.array([0.10, 0.11])) == []  # 0.04 ... 0.09 never arrived
     assert (tracker.lost, tracker.non_finite, tracker.jumps) == (6, 2, 0)
+
+
+def test_a_signed_integer_into_an_unsigned_stream_saturates_at_zero():
+    # Survivor: the "source range fits the target" test `min >= low` flipped to `min < low`,
+    # so int8 into uint8 skipped saturation and -1 wrapped around to 255.
+    got = saturate(StreamInfo("trigger", 1, 0.0, "uint8"), np.array([[-1], [5]], dtype=np.int8))
+    assert got.clipped == 1 and got.data.ravel().tolist() == [0, 5]
+    wide = saturate(StreamInfo("force", 1, 0.0, "int32"), np.array([[-1], [5]], dtype=np.int8))
+    assert wide.clipped == 0 and wide.data.ravel().tolist() == [-1, 5]
+
+
+@pytest.mark.parametrize(("length", "step"), [(0, 1), (1, 0), (0, 0)])
+def test_window_starts_alone_refuse_a_zero_length_or_step(length, step):
+    # Survivors: the check in labeled_window_starts loosened (`length < 0`, `step < 0`, `and`).
+    # labeled_windows checks first, but training (application/pipeline.py) calls it directly,
+    # where a zero length gave empty windows and a zero step a bare ZeroDivisionError.
+    track = LabelTrack(NAMES, [LabelEvent(0.0, 1)])
+    with pytest.raises(ValueError, match=f"got {length} and {step}"):
+        labeled_window_starts(np.arange(10.0), track, length, step)
