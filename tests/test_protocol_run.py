@@ -44,7 +44,7 @@ pytestmark = pytest.mark.timeout(180)
 
 def setup_file(tmp_path: Path, protocol: str = PROTOCOL) -> Path:
     tag = uuid.uuid4().hex[:8]
-    text = EXAMPLE.read_text()
+    text = EXAMPLE.read_text().split("\n[protocol]")[0]  # the example's own, replaced
     text = text.replace('"emg-gestures-predictions"', f'"proto-{tag}-predictions"')
     text = text.replace('"recordings"', f'"{tmp_path / "recordings"}"')
     text = text.replace("epochs = 150", "epochs = 40")
