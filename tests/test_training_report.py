@@ -287,3 +287,21 @@ def test_a_predict_that_renames_a_model_ports_outputs_is_still_cross_validated()
     pipeline.predict(lambda m, f: {f"p_{c}": v for c, v in zip(m.output_names, m.predict(f))})
     trained(pipeline)
     assert pipeline.report.validated and pipeline.report.accuracy > 0.8
+
+
+def test_a_streams_conditioning_chain_is_recorded_and_a_different_one_refused(good, tmp_path):
+    from hexloop.application.conditioning import StreamConditioning
+
+    pipeline, data = good
+    chain = [{"type": "bandpass", "low": 20, "high": 200}]
+    conditioned = make_pipeline()
+    conditioned.app.ctx.streams["emg"].conditioning = StreamConditioning(chain)
+    conditioned.start_training(data)
+    assert conditioned.wait_training(120)
+    assert conditioned.report.setup["conditioning"] == {
+        "emg": [{"type": "bandpass", "low": 20.0, "high": 200.0, "order": 4}]}
+    path = tmp_path / "m.model"
+    conditioned.save_model(path)
+    with pytest.raises(ValueError, match="conditioning of stream 'emg': the model was trained "
+                                         "on .*'bandpass'.*, this setup has none"):
+        make_pipeline().load_model(path)  # the same setup without the filter
