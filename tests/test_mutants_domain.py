@@ -130,3 +130,14 @@ def test_window_starts_alone_refuse_a_zero_length_or_step(length, step):
     track = LabelTrack(NAMES, [LabelEvent(0.0, 1)])
     with pytest.raises(ValueError, match=f"got {length} and {step}"):
         labeled_window_starts(np.arange(10.0), track, length, step)
+
+
+def test_windows_before_the_first_label_are_left_out_unless_asked_for():
+    # Survivor: labeled_windows' default include_unlabeled=False turned True, so training data
+    # silently gained a class -1 of everything recorded before the first cue.
+    track = LabelTrack(NAMES, [LabelEvent(4.0, 2)])
+    data, ts = np.zeros((1, 8)), np.arange(8.0)
+    _, y, _ = labeled_windows(data, ts, track, 2, 2)
+    assert y.tolist() == [2, 2]
+    starts, classes = labeled_window_starts(ts, track, 2, 2)
+    assert starts.tolist() == [4, 6] and classes.tolist() == [2, 2]
