@@ -193,6 +193,12 @@ class App:
         self.ctx.log.info("state", f"{t.before.value} -> {t.after.value} ({t.action.value})")
 
     # --- recording ---------------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        """True while a session records: in the `recording` state, or while predicting with
+        an online session open (the state machine's recording flag)."""
+        return self.ctx.machine.recording
+
     def recording_refusal(self, action: Action = Action.START_RECORDING,
                           record: bool = False) -> str | None:
         """Why start_recording would be refused now (or `action`, with `record`: what

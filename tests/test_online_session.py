@@ -64,7 +64,7 @@ def test_an_online_session_holds_inputs_predictions_sends_cues_and_the_model(tmp
         connected(app)
         location = pipeline.start_predicting(record=True, slug="online")
         assert (app.ctx.state, app.ctx.machine.recording) == (State.PREDICTING, True)
-        assert app.ctx.recording is not None and location == app.ctx.recording.location
+        assert app.recording and location == app.ctx.recording.location
         for k in (1, 2, 0):
             predictions_in(pipeline, pipeline.predictions.count + 5)
             assert app.cue(CLASSES[k]) is not None  # recording: the cue is a label
