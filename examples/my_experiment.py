@@ -52,15 +52,14 @@ def protocol():
         time.sleep(0.05)
     app.start_recording(slug="my-experiment")
     for k in [0, 1, 2, 3] * 2:
-        app.mark(k)
-        amp.set_class(k)  # on a real amplifier the participant follows the cue instead
-        time.sleep(1.5)
+        app.mark(k)  # labels the recording; the simulated amplifier follows the cue
+        time.sleep(1.5)  # (on a real amplifier the participant does)
     summary = app.stop_recording()
     pipeline.start_training(pipeline.training_data(app.store.read(summary.location)))
     pipeline.wait_training()
     pipeline.start_predicting()
     for k in [3, 1, 0, 2]:
-        amp.set_class(k)
+        app.cue(k)  # not recording: only the simulated gesture changes
         time.sleep(1.0)
         latest = pipeline.predictions.latest
         print(f"cued {CLASSES[k]:10} predicted {max(latest.values, key=latest.values.get)}")
