@@ -257,6 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     scope = load_scope()
+    unlisted = [str(p.relative_to(ROOT)) for d in ("domain", "adapters/zarr")
+                for p in sorted((ROOT / d).glob("*.py"))
+                if p.name != "__init__.py" and str(p.relative_to(ROOT)) not in scope]
+    if unlisted:
+        print(f"mutation: not in {SCOPE.relative_to(ROOT)}, so never mutated: {', '.join(unlisted)}; "
+              "add each with the tests that cover it", file=sys.stderr)
     modules = args.module or list(scope)
     unknown = [m for m in modules if m not in scope]
     if unknown:
