@@ -71,7 +71,7 @@ class DemoResult:
             f"  samples     sent {self.samples_sent}, acquired {self.samples_acquired}, "
             f"recorded {self.samples_recorded}, lost {self.samples_lost}",
             f"  trials      {trials}",
-            f"  accuracy    held-out windows {self.validation_accuracy:.1%}, live "
+            f"  accuracy    cross-validated (held-out trials) {self.validation_accuracy:.1%}, live "
             f"{self.live_accuracy:.1%} over {self.live_scored} predictions (chance "
             f"{1 / max(1, len(self.trials)):.0%})",
             f"  predicting  {self.predict_hz_achieved:.1f} Hz achieved of "
@@ -168,7 +168,10 @@ class Experiment:
                 self.pipeline.cancel_training()
         if self.pipeline.model is None:
             raise RuntimeError(f"training did not produce a model: {self.pipeline.progress}")
-        self.result.validation_accuracy = float(self.pipeline.progress.score)
+        report = self.pipeline.report  # cross-validated on held-out trials (#15)
+        self.result.validation_accuracy = float(
+            report.accuracy if report is not None and report.validated
+            else self.pipeline.progress.score)
 
         self.say(f"3/4 predicting live at {p.predict_hz:g} Hz for {p.live_s:g} s")
         reader = PylslSource(name=self.out_name, timeout=5.0)
