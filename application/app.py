@@ -233,8 +233,10 @@ class App:
             reason = self.recording_refusal(action, record)
             if reason is not None:
                 raise TransitionRefused(self.ctx.state, action, reason)
-            state = self.ctx.state
-            infos = [s.info for s in self.ctx.streams.values()]
+            state, store = self.ctx.state, self.store
+            infos = [s.info for s in self.ctx.streams.values() if s.info is not None]
+            if store is None:  # recording_refusal said so; this tells the type checker
+                raise TransitionRefused(state, action, "no store configured")
             try:  # predicting, or about to: declare the online streams
                 plans = (plan_online(self.ctx.pipelines, state, {i.name for i in infos})
                          if record or state is State.PREDICTING else [])
@@ -247,7 +249,7 @@ class App:
                 meta = SessionMeta(self.name, infos + [i for p in plans for i in p.info()],
                                    self.class_names, slug=slug,
                                    versions={"hexloop": _version("hexloop")}, extras=extras)
-                session = self.store.open_session(meta)
+                session = store.open_session(meta)
             except Exception as e:
                 if not record:
                     self.ctx.machine.request(Action.STOP_RECORDING)

@@ -46,13 +46,13 @@ def online_score(session: Any, stream: str | None = None, hold_s: float = DEFAUL
 
 
 def _model_line(entry: dict) -> str:
-    model = entry.get("model") if isinstance(entry.get("model"), dict) else {}
+    model: dict[str, Any] = entry["model"] if isinstance(entry.get("model"), dict) else {}
     kind = str(model.get("type") or "?").rsplit(".", 1)[-1]
     if model.get("sha256"):
         where = f"{model.get('file')} (sha256 {str(model['sha256'])[:16]}...)"
     else:
         where = "not saved to a file"
-    report = model.get("report") if isinstance(model.get("report"), dict) else {}
+    report: dict[str, Any] = model["report"] if isinstance(model.get("report"), dict) else {}
     summary = f"; trained: {report['summary']}" if report.get("summary") else ""
     return f"  model {kind}, {where}{summary}"
 
