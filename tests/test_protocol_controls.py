@@ -155,3 +155,10 @@ def test_hexloop_check_accepts_a_protocol_and_says_its_phases(tmp_path, capsys):
     """))
     assert cli.main(["check", str(path)]) == 0, capsys.readouterr().err
     assert "protocol calibrate" in capsys.readouterr().out
+
+
+def test_run_protocol_without_a_protocol_table_says_what_to_add(tmp_path, capsys):
+    path = tmp_path / "setup.toml"
+    path.write_text(GOOD.split("[store]")[0] + '\n[renderer]\nadapter = "headless"\n')
+    assert cli.main(["run", str(path), "--protocol", "--headless"]) == 2
+    assert "--protocol needs a [protocol] table" in capsys.readouterr().err
