@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from hexloop.adapters.fakes import FakeClock
+from hexloop.domain.features import band_power, time_domain_features
 from hexloop.domain.labels import LabelEvent, LabelTrack
 from hexloop.domain.pacing import LoopHealth, Ticker
 from hexloop.domain.state import Action, State, refusal_reason
@@ -141,3 +142,17 @@ def test_windows_before_the_first_label_are_left_out_unless_asked_for():
     assert y.tolist() == [2, 2]
     starts, classes = labeled_window_starts(ts, track, 2, 2)
     assert starts.tolist() == [4, 6] and classes.tolist() == [2, 2]
+
+
+def test_time_domain_features_count_every_crossing_by_default():
+    # Survivor: the default zero-crossing threshold 0.0 raised to 1.0, which silently dropped
+    # every crossing of a signal smaller than 1 (most EMG in volts).
+    window = np.array([[0.2, -0.2, 0.2, -0.2, 0.2]])
+    assert time_domain_features(window).tolist() == pytest.approx([0.2, 0.2, 1.6, 4.0, 3.0])
+
+
+def test_band_power_bins_sit_at_exact_fractions_of_the_rate():
+    # Survivor: bin frequencies floored (`rate // n`), which moved every bin of a window whose
+    # length does not divide the rate: 16.67 Hz at 100 Hz over 6 samples became 16 Hz.
+    one_cycle = np.cos(2 * np.pi * np.arange(6) / 6)[None, :]  # 100/6 Hz at 100 Hz
+    assert band_power(one_cycle, 100.0, [(16.5, 17.0)])[0].tolist() == pytest.approx([0.5])
