@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from types import ModuleType
+from typing import Literal, overload
 
 #: Import names whose pip distribution is called something else.
 PIP_NAMES = {
@@ -55,6 +56,14 @@ def is_available(name: str) -> bool:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):  # a parent package missing, or a broken __spec__
         return False
+
+
+@overload
+def optional(name: str, extra: str | None = None, *, purpose: str | None = None,
+             raise_error: Literal[True] = True) -> ModuleType: ...
+@overload
+def optional(name: str, extra: str | None = None, *, purpose: str | None = None,
+             raise_error: bool) -> ModuleType | None: ...
 
 
 def optional(name: str, extra: str | None = None, *, purpose: str | None = None,

@@ -42,6 +42,8 @@ class FakeModel:
         return scores / scores.sum()
 
     def save(self, path: str | PathLike) -> None:
+        if self._centroids is None:
+            raise RuntimeError("save() before fit(): there is no model to save")
         with open(path, "w") as f:
             json.dump({"kind": "fake-centroid", "names": self._names,
                        "centroids": self._centroids.tolist()}, f)

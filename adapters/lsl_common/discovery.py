@@ -145,7 +145,7 @@ def xpath_predicate(name: str | None, type: str | None, source_id: str | None) -
 
 def list_streams_with(binding: LslBinding, timeout: float) -> list[StreamListing]:
     """Every stream visible within `timeout` seconds, sorted by name."""
-    found = {}
+    found: dict[object, StreamListing] = {}
     for handle in binding.resolve_all(timeout):
         announcement = binding.announce(handle)
         found[announcement.uid or len(found)] = announcement.listing()  # twins stay visible

@@ -75,7 +75,7 @@ def refuse_if_unusable(
         channel_names=(),
         units=(),
     )
-    problems = geometry_problems(probe)
+    problems = geometry_problems(probe)  # type: ignore[arg-type]  # reads only these fields
     if expected_channels is not None and a.channel_count != expected_channels:
         problems.append(
             f"it has {a.channel_count} channels but this source expects "

@@ -211,14 +211,14 @@ class LslSource:
 
     def read(self) -> tuple[np.ndarray, np.ndarray]:
         """What arrived since the last call, as fresh arrays; never waits."""
-        inlet = self._inlet
-        if inlet is None:
+        inlet, buffer, empty = self._inlet, self._buffer, self._empty
+        if inlet is None or buffer is None or empty is None:  # all three set by _adopt
             raise SourceLost(f"LSL stream {self._query()} is not connected; connect() first")
         try:
             if self._vanished_generation == self._generation:
                 raise _Vanished
-            data, ts = self.binding.pull(inlet, self._buffer, self._max_samples)
-        except (*self.binding.lost_errors, _Vanished) as exc:
+            data, ts = self.binding.pull(inlet, buffer, self._max_samples)
+        except (*self.binding.lost_errors, _Vanished) as exc:  # type: ignore[misc]  # mypy reads no *
             self._close_inlet()
             self.stats.losses += 1
             log.warning("LSL stream %r went away; waiting for it to come back", self._query())
@@ -228,7 +228,7 @@ class LslSource:
         n = len(ts)
         if n == 0:
             self._maybe_probe()
-            return self._empty
+            return empty
         self._last_data = time.monotonic()
         data = np.array(data[:n], copy=True)  # the pull memory is reused by the next call
         ts = np.array(ts[:n], dtype=np.float64, copy=True)
@@ -336,14 +336,15 @@ class LslSource:
         quiet_since = max(self._last_data, self._last_probe)
         if now - quiet_since < self.presence_check_s:
             return
-        if self._probe is not None and self._probe.is_alive():
+        announcement = self.announcement
+        if announcement is None or (self._probe is not None and self._probe.is_alive()):
             return
         self._last_probe = now
         self.stats.probes += 1
         self._probe = threading.Thread(
             target=self._check_presence,
-            args=(self._generation, self.announcement),
-            name=f"lsl-probe-{self.announcement.name}",
+            args=(self._generation, announcement),
+            name=f"lsl-probe-{announcement.name}",
             daemon=True,
         )
         self._probe.start()

@@ -65,19 +65,19 @@ class LslTransport:
         self._closed = False
 
     def send(self, sample: np.ndarray, timestamp: float) -> None:
-        outlet = self._outlet
-        if outlet is None:
+        outlet, buffer = self._outlet, self._sample
+        if outlet is None or buffer is None:
             state = "closed" if self._closed else "not opened yet"
             raise RuntimeError(f"send() on LSL outlet {self.name!r}, which is {state}")
         values = np.asarray(sample)
-        if values.shape != self._sample.shape:
+        if values.shape != buffer.shape:
             raise ValueError(
                 f"LSL outlet {self.name!r} has {len(self.channels)} channels "
                 f"{list(self.channels)}; got a sample of shape {values.shape}"
             )
-        np.copyto(self._sample, values, casting="unsafe")
+        np.copyto(buffer, values, casting="unsafe")
         stamp = float(timestamp)
-        self._push(outlet, self._sample, stamp if math.isfinite(stamp) else 0.0)
+        self._push(outlet, buffer, stamp if math.isfinite(stamp) else 0.0)
 
     def close(self) -> None:
         outlet, self._outlet = self._outlet, None

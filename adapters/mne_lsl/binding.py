@@ -21,7 +21,7 @@ def _format(sinfo) -> str:
 class MneLslBinding:
     """LslBinding for mne-lsl's low-level API; inlets never recover by themselves."""
 
-    lost_errors = (MneLslLostError,)
+    lost_errors: tuple[type[BaseException], ...] = (MneLslLostError,)
 
     def resolve(self, name, type, source_id, timeout, minimum=1):
         return resolve_streams(

@@ -13,7 +13,7 @@ from hexloop.adapters.lsl_common import LSL_FORMATS, Announcement, xpath_literal
 class PylslBinding:
     """LslBinding for pylsl; inlets never recover by themselves (the Source reconnects)."""
 
-    lost_errors = (PylslLostError,)
+    lost_errors: tuple[type[BaseException], ...] = (PylslLostError,)
 
     def resolve(self, name, type, source_id, timeout, minimum=1):
         return pylsl.resolve_bypred(xpath_predicate(name, type, source_id), minimum, timeout)

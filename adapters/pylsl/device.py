@@ -185,6 +185,8 @@ class SimulatedLslDevice:
     def _publish(self) -> None:
         outlet, clock, stop = self._outlet, self.clock, self._stop
         rate, chunk = self.info.sampling_rate, self.chunk
+        if outlet is None:  # start() opens it before this thread starts
+            return
         try:
             if self.wait_for_consumer:
                 while not outlet.wait_for_consumers(0.05):

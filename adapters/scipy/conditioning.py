@@ -163,6 +163,7 @@ class ScipyConditioner:
         self.rate = float(rate)
         self.channels = int(channels)
         self._stages: list = []
+        stage: _Sos | _CommonAverage | _Rectify | _MovingRms
         for spec in self.chain:
             kind = spec["type"]
             if kind in ("bandpass", "highpass", "lowpass", "notch"):

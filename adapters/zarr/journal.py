@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 from .layout import write_atomically
 
@@ -29,7 +30,7 @@ class Journal:
         self.failed = False
         self.error: OSError | None = None  # the write that failed, if one did
         self.closed = False
-        self._file = open(path, "ab")  # noqa: SIM115 - open for the whole recording
+        self._file: BinaryIO | None = open(path, "ab")  # noqa: SIM115 - open for the whole recording
 
     def add(self, line: bytes) -> OSError | None:
         """Keep the line, write it; the OS error when the file could not take it."""

@@ -63,7 +63,9 @@ def zip_problems(infos: list[zipfile.ZipInfo], archive_size: int) -> list[str]:
         if info.is_dir():
             continue
         if info.compress_type != zipfile.ZIP_STORED:
-            method = zipfile.compressor_names.get(info.compress_type, str(info.compress_type))
+            # compressor_names: in the standard library, not in its type stubs
+            method = zipfile.compressor_names.get(  # type: ignore[attr-defined]
+                info.compress_type, str(info.compress_type))
             problems.append(
                 f"member {info.filename!r} is compressed ({method}); session archives are "
                 "stored-only, so it was not made by hexloop or was altered")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -104,7 +105,7 @@ class ZarrSession:
         self.problems += self._container.problems + self._container.folder_problems()
         self._store = guarded_store(self._container)
         names = self._container.names()
-        self._arrays = {}
+        self._arrays: dict[str, Any] = {}  # stream: (data, timestamps) arrays, None if unreadable
         self._lengths: dict[str, int] = {}
         self._broken: dict[str, str] = {}  # stream: why it cannot be read at all
         self.checksummed: dict[str, bool] = {}

@@ -212,7 +212,7 @@ def static_params(module: str, name: str, hops: int = 0) -> list[Param] | None:
         return None
     spec = find_module(module)
     tree = _parse(spec)
-    if tree is None:
+    if tree is None or spec is None:
         return None
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
