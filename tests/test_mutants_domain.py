@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hexloop.adapters.fakes import FakeClock
-from hexloop.domain.features import band_power, time_domain_features
+from hexloop.domain.features import band_power, time_domain_features, waveform_length
 from hexloop.domain.labels import LabelEvent, LabelTrack
 from hexloop.domain.pacing import LoopHealth, Ticker
 from hexloop.domain.state import Action, State, refusal_reason
@@ -156,3 +156,10 @@ def test_band_power_bins_sit_at_exact_fractions_of_the_rate():
     # length does not divide the rate: 16.67 Hz at 100 Hz over 6 samples became 16 Hz.
     one_cycle = np.cos(2 * np.pi * np.arange(6) / 6)[None, :]  # 100/6 Hz at 100 Hz
     assert band_power(one_cycle, 100.0, [(16.5, 17.0)])[0].tolist() == pytest.approx([0.5])
+
+
+def test_waveform_length_of_a_one_sample_window_is_zero_unless_the_sample_is_missing():
+    # Survivor: the "no steps" test read the window's first axis instead of its last, so with a
+    # missing sample on another channel, a one-sample channel gave NaN instead of 0.
+    got = waveform_length(np.array([[1.0], [np.nan]]))
+    assert got[0] == 0.0 and np.isnan(got[1])

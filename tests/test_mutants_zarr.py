@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("zarr")
 
-from hexloop.adapters.zarr import ZarrStore  # noqa: E402
+from hexloop.adapters.zarr import ZarrStore, open_session  # noqa: E402
 from hexloop.adapters.zarr.layout import (  # noqa: E402
     MANIFEST_NAME,
     SessionFormatError,
@@ -160,3 +160,17 @@ def test_streams_with_clashing_names_get_the_next_free_numbered_group():
     infos = [StreamInfo(name, 1, 10.0) for name in ("x", "x_2", "X", "a/b", "a b")]
     assert stream_groups(infos) == [
         "streams/x", "streams/x_2", "streams/X_3", "streams/a_b", "streams/a_b_4"]
+
+
+def test_asking_for_frames_of_an_unknown_bridge_lists_the_bridges_there(tmp_path):
+    # Survivor: `names or 'none'` turned into `names and 'none'`, so a session holding frames
+    # of 'cam' answered that it held none.
+    folder = _closed_folder(tmp_path)
+    with open_session(folder) as session:
+        with pytest.raises(LookupError, match=r"no frames of bridge 'other' here; it holds none"):
+            session.frames("other")
+    (folder / "bridges" / "cam.zarr").mkdir(parents=True)
+    (folder / "bridges" / "cam.zarr" / "zarr.json").write_text("{}")
+    with open_session(folder) as session:
+        with pytest.raises(LookupError, match=r"it holds \['cam'\]"):
+            session.frames("other")
