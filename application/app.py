@@ -58,6 +58,7 @@ class App:
         self._online: list = []  # OnlineRecording per pipeline while a session records predicting
         self.cue_class: int | None = None  # the class of the newest cue (app.cue / app.mark)
         self._cue_warned: set[str] = set()
+        self.interrupted = False  # the last run() ended on Ctrl-C (KeyboardInterrupt)
 
     # --- registration ------------------------------------------------------------------------
     def streams(self, *streams: Stream) -> App:
@@ -146,6 +147,7 @@ class App:
             self.start()
             renderer.run(self)
         except KeyboardInterrupt:
+            self.interrupted = True  # the CLI exits 130 (#16)
             self.ctx.log.warning("app", "interrupted (Ctrl-C)")
         finally:
             self.shutdown()
@@ -254,6 +256,12 @@ class App:
                 if not record:
                     self.ctx.machine.request(Action.STOP_RECORDING)
                 raise RuntimeError(f"could not open a recording session: {e}") from e
+            self._bridges_record_to(session.location)
+            self.ctx.recording = session
+            self.ctx.recording_started = time.monotonic()
+            self.ctx.labels = LabelTrack(self.class_names)
+            for s in self.ctx.streams.values():  # inputs first: a recorded prediction's input
+                s.set_session(session)           # samples are in the session too
             self._online = plans
             for plan in plans:
                 plan.attach(session)
@@ -261,19 +269,22 @@ class App:
                 try:
                     self.ctx.machine.request(action, record=True)
                 except TransitionRefused:
-                    for plan in plans:
-                        plan.close()
-                    self._online = []
+                    self._detach()
+                    self.ctx.recording = self.ctx.recording_started = None
                     session.close()
                     raise
-            self._bridges_record_to(session.location)
-            self.ctx.recording = session
-            self.ctx.recording_started = time.monotonic()
-            self.ctx.labels = LabelTrack(self.class_names)
-            for s in self.ctx.streams.values():
-                s.set_session(session)
             self.ctx.log.info("app", f"recording to {session.location}")
             return session.location
+
+    def _detach(self) -> None:
+        """Stop everything appending to the session: predictions and sends first (their input
+        samples stay in the session), then the streams, then the bridges."""
+        for plan in self._online:
+            plan.close()
+        self._online = []
+        for s in self.ctx.streams.values():
+            s.set_session(None)
+        self._bridges_record_to(None)  # flushed into the session before it is packed
 
     def _bridges_record_to(self, location: str | None) -> None:
         """Point bridges that record (e.g. a webcam) into the session folder, or back out."""
@@ -360,12 +371,7 @@ class App:
                 raise TransitionRefused(self.ctx.state, Action.STOP_RECORDING,
                                         self.ctx.machine.check(Action.STOP_RECORDING)
                                         or "not recording")
-            for s in self.ctx.streams.values():
-                s.set_session(None)
-            for plan in self._online:  # predictions and sends stop before the session closes
-                plan.close()
-            self._online = []
-            self._bridges_record_to(None)  # flushed into the session before it is packed
+            self._detach()
             try:
                 summary = session.close()
             finally:
