@@ -15,13 +15,13 @@ time. Keys (`key`): ``p`` pauses / resumes (a trial cut by a pause is labelled r
 run again), ``r`` repeats the current trial (or the last one, in its rest) after the rest, ``a``
 aborts the current phase (what it recorded is kept; the next phase goes on), ``q`` ends the
 protocol. The displays draw `snapshot()` (a pure `CueView`): the terminal line
-(application/protocol_terminal.py) and the GUI's Cue panel.
+(application/protocol_terminal.py) and the GUI's Cue panel. The phases themselves are in
+protocol_phases.py, what a run did in protocol_result.py.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
 from pathlib import Path
@@ -38,61 +38,18 @@ from hexloop.domain.protocol import (
     schedule,
     target_level,
 )
-from hexloop.domain.state import State
+
+from .protocol_phases import Phases
+from .protocol_result import PhaseAborted, ProtocolResult, jsonable
+
+__all__ = ["PhaseAborted", "ProtocolResult", "ProtocolRunner"]
 
 #: How often a wait looks at the keys (pause, repeat, abort, quit), in seconds.
 TICK_S = 0.01
 CONNECT_TIMEOUT_S = 30.0
 
 
-class _Aborted(Exception):
-    """The phase was aborted (a) or the protocol ended (q, exit)."""
-
-
-@attrs.define
-class ProtocolResult:
-    """What a protocol run did: sessions, trials, the model and its report, the online score."""
-
-    calibrate: str | None = None  # session locations
-    online: str | None = None
-    trials: dict = attrs.field(factory=dict)  # phase -> trials cued (repeats included)
-    repeated: dict = attrs.field(factory=dict)  # phase -> trials run again
-    aborted: list = attrs.field(factory=list)  # phases aborted
-    model: str | None = None
-    report: Any = None  # the TrainingReport
-    score: Any = None  # the OnlineScore of the online session
-    completed: bool = False
-    error: str | None = None
-
-    def to_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in ("calibrate", "online", "trials", "repeated",
-                                              "aborted", "model", "completed", "error")}
-        out["report"] = self.report.to_dict() if hasattr(self.report, "to_dict") else None
-        out["online_score"] = None if self.score is None else _score_dict(self.score)
-        return out
-
-    def lines(self) -> list[str]:
-        out = ["protocol summary"]
-        for phase, n in self.trials.items():
-            again = self.repeated.get(phase, 0)
-            out.append(f"  {phase:<9} {n} trials" + (f" ({again} repeated)" if again else "")
-                       + (" ABORTED" if phase in self.aborted else ""))
-        if self.calibrate:
-            out.append(f"  calibration session {self.calibrate}")
-        if self.report is not None:
-            out.append(f"  trained   {self.report.summary()}")
-        if self.model:
-            out.append(f"  model     {self.model}")
-        if self.online:
-            out.append(f"  online session {self.online}")
-        if self.score is not None:
-            out += [f"  online    {line}" for line in self.score.lines()]
-        if self.error:
-            out.append(f"  stopped   {self.error}")
-        return out
-
-
-class ProtocolRunner:
+class ProtocolRunner(Phases):
     """Runs `spec` on `app` (and `pipeline` for train / online) on a thread started with the app.
 
     `attach()` (or `ProtocolRunner(..., attach=True)`) makes it start with `app.run()` and puts
@@ -229,7 +186,7 @@ class ProtocolRunner:
                 log.info("protocol", f"phase {phase}")
                 try:
                     getattr(self, f"_{phase}")()
-                except _Aborted:
+                except PhaseAborted:
                     if not self._quit.is_set() and not self.app.exit_requested:
                         self.result.aborted.append(phase)
                         log.warning("protocol", f"phase {phase} aborted; what it recorded is "
@@ -263,7 +220,7 @@ class ProtocolRunner:
             return
         path = Path(self.result.model).parent / "protocol.json"
         try:
-            path.write_text(json.dumps(_jsonable(self.result.to_dict()), indent=1))
+            path.write_text(json.dumps(jsonable(self.result.to_dict()), indent=1))
         except (OSError, TypeError, ValueError) as e:
             self.app.ctx.log.warning("protocol", f"could not write {path}: {e}")
 
@@ -300,7 +257,7 @@ class ProtocolRunner:
     def _check_abort(self, phase_too: bool = True) -> None:
         if self._quit.is_set() or self.app.exit_requested or (phase_too and
                                                                 self._abort.is_set()):
-            raise _Aborted
+            raise PhaseAborted
 
     def _step(self, seconds: float, stop_on: tuple[threading.Event, ...]) -> bool:
         """Wait out a step; False when one of `stop_on` (pause, repeat) cut it short."""
@@ -366,7 +323,7 @@ class ProtocolRunner:
                     if whole:
                         self._show(spec.hold_s, step=HOLD)
                         whole = self._step(spec.hold_s, (self._paused, self._repeat))
-                except _Aborted:  # the trial's offset is labelled before the phase ends
+                except PhaseAborted:  # the trial's offset is labelled before the phase ends
                     self._offset()
                     raise
                 self._offset()
@@ -386,126 +343,3 @@ class ProtocolRunner:
         finally:
             self._onset = None
             self.result.repeated[phase] = again
-
-    # --- phases ------------------------------------------------------------------------------
-    def _extras(self, phase: str) -> dict:
-        return {"protocol": {**_jsonable(attrs.asdict(self.spec)), "phase": phase,
-                             "schedule": [t.class_name for t in schedule(self.spec, phase)]}}
-
-    def _calibrate(self) -> None:
-        app = self.app
-        app.start_recording(slug=f"{self.slug}-calibrate", extras=self._extras("calibrate"))
-        try:
-            self._trials("calibrate")
-        finally:
-            summary = app.stop_recording()
-            self.result.calibrate = summary.location
-
-    def _train(self) -> None:
-        pipeline = self._needs_pipeline("train")
-        if self.result.calibrate is None:
-            raise RuntimeError("nothing to train on: the calibrate phase recorded no session")
-        self._show(step="training", cue=None, message="training on the calibration session")
-        session = self.app.store.read(self.result.calibrate)
-        try:
-            data = pipeline.training_data(session)
-        finally:
-            getattr(session, "close", lambda: None)()
-        pipeline.start_training(data)
-        while not pipeline.wait_training(0.05):
-            p = pipeline.progress
-            if p is not None:
-                self._show(message=f"training {p.fraction:.0%}")
-            if self._abort.is_set() or self._quit.is_set() or self.app.exit_requested:
-                pipeline.cancel_training()
-                pipeline.wait_training(30)
-                raise _Aborted
-        message = pipeline.progress.message if pipeline.progress is not None else ""
-        if not message.startswith("trained") or pipeline.model is None:
-            raise RuntimeError(f"training did not produce a model: {message}")
-        self.result.report = pipeline.report
-        path = self.model_path or _beside(self.result.calibrate, f"{_safe(self.app.name)}.model")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pipeline.save_model(path)
-        self.result.model = str(path)
-        self._show(message=pipeline.report.summary() if pipeline.report else "trained")
-
-    def _online(self) -> None:
-        pipeline = self._needs_pipeline("online")
-        if pipeline.model is None:
-            raise RuntimeError("no model to predict with: add 'train' to the protocol's phases "
-                               "or run with --model")
-        deadline = time.monotonic() + 10.0
-        while True:  # the predictions' names are known once every window is full
-            try:
-                pipeline.start_predicting(record=True, slug=f"{self.slug}-online",
-                                          extras=self._extras("online"))
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                self._sleep(0.1)
-        try:
-            self._first_prediction(pipeline)
-            self._trials("online")
-        finally:
-            if self.app.ctx.state is State.PREDICTING:
-                pipeline.stop_predicting()
-            summary = self.app.ctx.last_summary
-            self.result.online = summary.location if summary is not None else None
-
-    def _first_prediction(self, pipeline: Any, timeout: float = 10.0) -> None:
-        """Cue only once the online session holds a prediction, so every cue is scored."""
-        self._show(step="waiting", message="waiting for the first prediction")
-        deadline = time.monotonic() + timeout
-        while getattr(pipeline.online, "predictions", 1) < 1 and time.monotonic() < deadline:
-            self._sleep(0.02)
-        self._show(message="")
-
-    def _evaluate(self) -> None:
-        if self.result.online is None:
-            raise RuntimeError("nothing to evaluate: the online phase recorded no session")
-        self._show(step="evaluating", cue=None, message="")
-        session = self.app.store.read(self.result.online)
-        try:
-            score = session.online()
-        finally:
-            getattr(session, "close", lambda: None)()
-        self.result.score = score
-        self._show(message=score.lines()[0])
-
-    def _needs_pipeline(self, phase: str) -> Any:
-        if self.pipeline is None:
-            raise RuntimeError(f"the {phase} phase needs a [pipeline] and a [model]")
-        return self.pipeline
-
-
-def _score_dict(score: Any) -> dict:
-    """An OnlineScore for protocol.json: accuracy, chance, per class, latency after each cue."""
-    return {"accuracy": score.accuracy, "chance": score.chance, "scored": score.scored,
-            "per_class": dict(score.per_class), "missed": score.missed,
-            "latencies": [{"time": c.time, "class": score.class_names[c.class_index],
-                           "latency_s": c.latency_s} for c in score.latencies]}
-
-
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name) or "model"
-
-
-def _beside(location: str, filename: str) -> Path:
-    """A folder named after the session, beside it, holding `filename`."""
-    where = Path(location)
-    stem = where.name.split(".")[0]
-    return where.parent / f"{stem}-model" / filename
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item"):
-        return _jsonable(value.item())
-    return value

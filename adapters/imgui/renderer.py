@@ -329,6 +329,10 @@ class ImGuiRenderer:
             engine = hello_imgui.get_imgui_test_engine()
             io = test_engine.get_io(engine)
             io.config_run_speed = test_engine.TestRunSpeed.fast
+            # a script may drive a real run for minutes (a protocol, the screenshots); its own
+            # deadlines and the test's timeout bound it, not the engine's 60 s watchdog
+            io.config_watchdog_warning, io.config_watchdog_kill_test = 600.0, 1800.0
+            io.config_watchdog_kill_app = 3600.0
             io.config_log_to_tty = True
             test = test_engine.register_test(engine, "hexloop", "script")
             test.test_func = body

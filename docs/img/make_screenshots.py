@@ -1,91 +1,97 @@
-"""Regenerate the window screenshots in docs/img/ by driving a simulated session with clicks.
+"""Regenerate the window screenshots in docs/img/ from a real run: examples/simulated.toml's
+app (an in-process simulated EMG source following the cues, a Zarr store, the torch classifier)
+runs its [protocol] in the window: calibrate (recorded, cued), train, online (predicting while
+recording), evaluate. Nothing is staged: the pictures show what a user sees.
 
-    .venv/bin/python docs/img/make_screenshots.py [docs/img]
+    .venv/bin/python docs/img/make_screenshots.py [docs/img]      (or: make screenshots)
 
 Runs on the current display, or on a private Xvfb when there is none (apt-get install xvfb).
-The window's layout file is not read or written, so the pictures show the default layout.
+Sessions and the model go to a temporary folder; the window's layout file is not read or
+written, so the pictures show the default layout. LSL stays on loopback.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from imgui_bundle import imgui
 from imgui_bundle.immapp import testing
 
-from hexloop.adapters.fakes import FakeModel, FakeStore
-from hexloop.adapters.imgui import ImGuiRenderer
-from hexloop.adapters.imgui.xvfb import private_display, stop_xvfb
-from hexloop.adapters.simulated import SimulatedSource
-from hexloop.application import App, Pipeline, Stream
-from hexloop.domain import features
-from hexloop.domain.state import State
+from hexloop.application.composition.cli import use_loopback_lsl
 
-CLASSES = ("rest", "fist", "pinch")
+use_loopback_lsl()  # before pylsl loads: the example's output is an LSL outlet
+
+from hexloop.adapters.imgui import ImGuiRenderer  # noqa: E402
+from hexloop.adapters.imgui.xvfb import private_display, stop_xvfb  # noqa: E402
+from hexloop.application.composition.build import build  # noqa: E402
+from hexloop.application.composition.labsetup import load_setup  # noqa: E402
+from hexloop.application.composition.protocolsetup import make_runner  # noqa: E402
+from hexloop.application.composition.registry import Registry  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "simulated.toml"
 SIZE = (1280, 800)
+#: A shorter protocol than the example's, so the pictures take about a minute.
+PROTOCOL = {"repetitions = 5": "repetitions = 3", "cue_s = 1.0": "cue_s = 0.5",
+            "hold_s = 2.0": "hold_s = 3.0", "rest_s = 2.0": "rest_s = 1.0",
+            "online_repetitions = 3": "online_repetitions = 2"}
 
 
-def build_app():
-    emg = SimulatedSource("emg", channels=8, rate=2000.0, class_names=CLASSES, seed=1)
-    hd = SimulatedSource("hd-emg", channels=64, rate=2048.0, class_names=CLASSES, seed=2)
-    app = App("forearm-emg", store=FakeStore(), class_names=CLASSES)
-    app.streams(Stream("emg", emg, window_ms=200, buffer_ms=5000),
-                Stream("hd-emg", hd, window_ms=200, buffer_ms=5000))
-    pipeline = Pipeline(app, predict_hz=50.0, streams=["emg"])
-    pipeline.extract(lambda w: features.rms(w["emg"]))
-    pipeline.use_model(FakeModel)
-
-    @app.ui
-    def cue(ctx):
-        """What the participant is asked to do; the simulated hand obeys."""
-        events = ctx.labels.events if ctx.labels is not None else ()
-        current = events[-1].class_index if events else None
-        for source in (emg, hd):
-            if current is not None:
-                source.set_class(current)
-        imgui.text("Participant cue")
-        imgui.separator()
-        imgui.text(CLASSES[current].upper() if current is not None else "-")
-
-    return app, pipeline
+def setup_copy(folder: Path) -> Path:
+    """The example with its sessions in `folder`, unique LSL names and a shorter protocol."""
+    tag = uuid.uuid4().hex[:6]
+    text = EXAMPLE.read_text()
+    text = text.replace('"recordings"', repr(str(folder / "recordings")).replace("'", '"'))
+    text = text.replace('"emg-gestures-predictions"', f'"shots-{tag}-predictions"')
+    for old, new in PROTOCOL.items():
+        text = text.replace(old, new)
+    text += f'markers = "shots-{tag}-cues"\n'
+    path = folder / "simulated.toml"
+    path.write_text(text)
+    return path
 
 
 def wait(t, condition, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError("the simulated session did not get there in time")
+            raise TimeoutError("the run did not get there in time")
         t.yield_()
 
 
-def shoot(out: Path) -> list[Path]:
-    app, pipeline = build_app()
+def shoot(out: Path, folder: Path) -> list[Path]:
+    registry = Registry.from_entry_points()
+    setup = load_setup(setup_copy(folder), registry)
+    built = build(setup, registry)
+    app, pipeline = built.app, built.pipeline
+    runner = make_runner(built, setup, start_paused=True)  # as hexloop run --protocol does
     shots = [out / "gui-recording.png", out / "gui-predicting.png"]
 
-    def script(t):
-        wait(t, lambda: app.recording_refusal() is None, 10)
-        t.item_input_value("//**/##slug", "s01")
-        t.item_click("//**/Record")
-        for name in ("rest", "fist", "pinch", "rest", "fist"):
-            t.item_click(f"//**/{name}")
-            t.sleep_no_skip(0.8, 0.05)
-        testing.capture(t, str(shots[0]))
-        t.item_click("//**/Stop")
-        wait(t, lambda: app.ctx.last_summary is not None, 10)
-        t.item_click("//**/Train")
-        wait(t, lambda: pipeline.model is not None and app.ctx.state is State.IDLE, 20)
-        t.item_click("//**/Start predicting")
-        wait(t, lambda: pipeline.predictions.count >= 50, 10)
-        t.mouse_move("//**/Start predicting")  # shows why it is disabled now
-        t.sleep_no_skip(0.3, 0.05)
-        testing.capture(t, str(shots[1]))
+    def at(phase, step, trial):
+        v = runner.snapshot()
+        return (v.phase, v.step, v.trial) == (phase, step, trial) and not v.paused
 
-    renderer = ImGuiRenderer(size=SIZE, ini_path=False, script=script, fps_max=60)
+    def script(t):
+        wait(t, lambda: runner.paused and runner.snapshot().step == "waiting", 30)
+        t.item_click("//**/Start (p)")
+        t.mouse_move_to_pos(imgui.ImVec2(SIZE[0] - 10, SIZE[1] - 10))  # not over a panel
+        # a capture takes a few frames (about a second under software GL): shoot early in a hold
+        wait(t, lambda: at("calibrate", "hold", 5), 90)
+        testing.capture(t, str(shots[0]))
+        wait(t, lambda: at("online", "hold", 3) and pipeline.predictions.count > 100, 240)
+        testing.capture(t, str(shots[1]))
+        wait(t, lambda: runner.done.is_set(), 120)
+        if not runner.result.completed:
+            raise RuntimeError(f"the protocol did not complete: {runner.result.error}")
+
+    renderer = ImGuiRenderer(size=SIZE, ini_path=False, script=script, fps_max=30)
     app.run(renderer)
     if renderer.script_status != "success":
         raise RuntimeError(f"the screenshot script failed:\n{renderer.script_log}")
+    print("\n".join(runner.result.lines()))
     return shots
 
 
@@ -94,8 +100,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     xvfb = private_display()
     try:
-        for path in shoot(out.resolve()):
-            print(f"wrote {path}")
+        with tempfile.TemporaryDirectory(prefix="hexloop-shots-") as folder:
+            for path in shoot(out.resolve(), Path(folder)):
+                print(f"wrote {path}")
     finally:
         if xvfb is not None:
             stop_xvfb(xvfb)

@@ -1,0 +1,117 @@
+"""The phases of a protocol run (calibrate, train, online, evaluate), as methods the
+ProtocolRunner (application/protocol.py) inherits: each uses the runner's app, pipeline, spec,
+slug, result, its waits (`_sleep`, `_trials`) and its display (`_show`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import attrs
+
+from hexloop.domain.protocol import schedule
+from hexloop.domain.state import State
+
+from .protocol_result import PhaseAborted, beside, jsonable, safe_name
+
+
+class Phases:
+    """calibrate, train, online, evaluate: one method each (`_<phase>`)."""
+
+    app: Any
+    pipeline: Any
+    spec: Any
+    slug: str
+    result: Any
+    model_path: Any
+
+    def _extras(self, phase: str) -> dict:
+        return {"protocol": {**jsonable(attrs.asdict(self.spec)), "phase": phase,
+                             "schedule": [t.class_name for t in schedule(self.spec, phase)]}}
+
+    def _calibrate(self) -> None:
+        app = self.app
+        app.start_recording(slug=f"{self.slug}-calibrate", extras=self._extras("calibrate"))
+        try:
+            self._trials("calibrate")
+        finally:
+            summary = app.stop_recording()
+            self.result.calibrate = summary.location
+
+    def _train(self) -> None:
+        pipeline = self._needs_pipeline("train")
+        if self.result.calibrate is None:
+            raise RuntimeError("nothing to train on: the calibrate phase recorded no session")
+        self._show(step="training", cue=None, message="training on the calibration session")
+        session = self.app.store.read(self.result.calibrate)
+        try:
+            data = pipeline.training_data(session)
+        finally:
+            getattr(session, "close", lambda: None)()
+        pipeline.start_training(data)
+        while not pipeline.wait_training(0.05):
+            p = pipeline.progress
+            if p is not None:
+                self._show(message=f"training {p.fraction:.0%}")
+            if self._abort.is_set() or self._quit.is_set() or self.app.exit_requested:
+                pipeline.cancel_training()
+                pipeline.wait_training(30)
+                raise PhaseAborted
+        message = pipeline.progress.message if pipeline.progress is not None else ""
+        if not message.startswith("trained") or pipeline.model is None:
+            raise RuntimeError(f"training did not produce a model: {message}")
+        self.result.report = pipeline.report
+        path = self.model_path or beside(self.result.calibrate, f"{safe_name(self.app.name)}.model")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pipeline.save_model(path)
+        self.result.model = str(path)
+        self._show(message=pipeline.report.summary() if pipeline.report else "trained")
+
+    def _online(self) -> None:
+        pipeline = self._needs_pipeline("online")
+        if pipeline.model is None:
+            raise RuntimeError("no model to predict with: add 'train' to the protocol's phases "
+                               "or run with --model")
+        deadline = time.monotonic() + 10.0
+        while True:  # the predictions' names are known once every window is full
+            try:
+                pipeline.start_predicting(record=True, slug=f"{self.slug}-online",
+                                          extras=self._extras("online"))
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                self._sleep(0.1)
+        try:
+            self._first_prediction(pipeline)
+            self._trials("online")
+        finally:
+            if self.app.ctx.state is State.PREDICTING:
+                pipeline.stop_predicting()
+            summary = self.app.ctx.last_summary
+            self.result.online = summary.location if summary is not None else None
+
+    def _first_prediction(self, pipeline: Any, timeout: float = 10.0) -> None:
+        """Cue only once the online session holds a prediction, so every cue is scored."""
+        self._show(step="waiting", message="waiting for the first prediction")
+        deadline = time.monotonic() + timeout
+        while getattr(pipeline.online, "predictions", 1) < 1 and time.monotonic() < deadline:
+            self._sleep(0.02)
+        self._show(message="")
+
+    def _evaluate(self) -> None:
+        if self.result.online is None:
+            raise RuntimeError("nothing to evaluate: the online phase recorded no session")
+        self._show(step="evaluating", cue=None, message="")
+        session = self.app.store.read(self.result.online)
+        try:
+            score = session.online()
+        finally:
+            getattr(session, "close", lambda: None)()
+        self.result.score = score
+        self._show(message=score.lines()[0])
+
+    def _needs_pipeline(self, phase: str) -> Any:
+        if self.pipeline is None:
+            raise RuntimeError(f"the {phase} phase needs a [pipeline] and a [model]")
+        return self.pipeline
