@@ -163,3 +163,10 @@ def test_waveform_length_of_a_one_sample_window_is_zero_unless_the_sample_is_mis
     # missing sample on another channel, a one-sample channel gave NaN instead of 0.
     got = waveform_length(np.array([[1.0], [np.nan]]))
     assert got[0] == 0.0 and np.isnan(got[1])
+
+
+def test_an_empty_table_of_bands_is_refused_with_what_to_pass():
+    # Survivor: `len(edges) == 0` changed to `== -1`; an empty (0, 2) table then failed later
+    # inside numpy ("need at least one array to stack") instead of saying what bands are.
+    with pytest.raises(ValueError, match=r"bands must be a list of \(low_hz, high_hz\) pairs"):
+        band_power(np.zeros((1, 8)), 100.0, np.zeros((0, 2)))

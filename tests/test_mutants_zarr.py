@@ -174,3 +174,30 @@ def test_asking_for_frames_of_an_unknown_bridge_lists_the_bridges_there(tmp_path
     with open_session(folder) as session:
         with pytest.raises(LookupError, match=r"it holds \['cam'\]"):
             session.frames("other")
+
+
+def test_a_closed_session_missing_its_last_block_says_how_many_samples_meta_json_promised(
+        tmp_path):
+    # Survivor: the check comparing meta.json's sample counts with what is readable negated
+    # (`not isinstance(expected, dict)`), so a closed session that lost a block said nothing.
+    folder = _closed_folder(tmp_path)
+    for block in (folder / "streams" / "emg" / "data" / "c.2.0",
+                  folder / "streams" / "emg" / "timestamps" / "c.2"):
+        block.unlink()
+    with open_session(folder) as session:
+        assert session.sample_count("emg") == 20
+        assert any("meta.json records 30 samples but only 20 are readable" in p
+                   for p in session.problems)
+
+
+def test_frames_without_a_bridge_name_open_the_only_bridge_there(tmp_path):
+    # Survivor: `if bridge is None` negated, so frames() on a session with one bridge looked
+    # up a bridge named None. The bridge here is an empty group, so opening it fails with its
+    # own error, which names it.
+    folder = _closed_folder(tmp_path)
+    (folder / "bridges" / "cam.zarr").mkdir(parents=True)
+    (folder / "bridges" / "cam.zarr" / "zarr.json").write_text(
+        '{"zarr_format": 3, "node_type": "group", "attributes": {}}')
+    with open_session(folder) as session:
+        with pytest.raises(ValueError, match="not a hexloop bridge frame group"):
+            session.frames()
