@@ -66,11 +66,13 @@ def test_simulated_setup_with_cues_trains_a_model_that_beats_chance(tmp_path):
         pipeline.stop_predicting()
     with app.store.read(app.ctx.last_summary.location) as online:
         score = online.online()
+        # a 200 ms window lags the cue: leave out the predictions whose window still holds
+        # the previous gesture
+        settled = online.online(settle_s=0.2)
     chance = 1 / len(classes)
     assert score.scored > 50
-    # windows lag the cue by window_ms, so the first predictions of each trial are the
-    # previous class; far above chance all the same
-    assert score.accuracy > chance + 0.35, "\n".join(score.lines())
+    assert score.accuracy > chance + 0.2, "\n".join(score.lines())
+    assert settled.accuracy > chance + 0.5, "\n".join(settled.lines())
     assert score.missed <= 1, "\n".join(score.lines())
 
 
