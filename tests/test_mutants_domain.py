@@ -170,3 +170,9 @@ def test_an_empty_table_of_bands_is_refused_with_what_to_pass():
     # inside numpy ("need at least one array to stack") instead of saying what bands are.
     with pytest.raises(ValueError, match=r"bands must be a list of \(low_hz, high_hz\) pairs"):
         band_power(np.zeros((1, 8)), 100.0, np.zeros((0, 2)))
+
+
+def test_a_too_short_window_is_refused_with_its_sample_count():
+    # Survivor: the message reported the window's first axis (channels) as its sample count.
+    with pytest.raises(ValueError, match="at least 2 samples, got 1; use a longer window"):
+        band_power(np.zeros((3, 1)), 100.0, [(1.0, 2.0)])

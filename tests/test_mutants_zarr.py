@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("zarr")
 
 from hexloop.adapters.zarr import ZarrStore, open_session  # noqa: E402
+from hexloop.adapters.zarr import online as zarr_online  # noqa: E402
 from hexloop.adapters.zarr.layout import (  # noqa: E402
     MANIFEST_NAME,
     SessionFormatError,
@@ -201,3 +202,15 @@ def test_frames_without_a_bridge_name_open_the_only_bridge_there(tmp_path):
     with open_session(folder) as session:
         with pytest.raises(ValueError, match="not a hexloop bridge frame group"):
             session.frames()
+
+
+def test_online_scores_every_prediction_after_a_cue_by_default(tmp_path, monkeypatch):
+    # Survivor: online()'s default settle_s 0.0 raised to 1.0, which would silently leave the
+    # first second after every cue out of the score. The default is checked at the seam to the
+    # scorer; building a real online session takes the whole app (tests/test_online_session.py).
+    calls = []
+    monkeypatch.setattr(zarr_online, "online_score", lambda *args: calls.append(args[1:]))
+    with open_session(_closed_folder(tmp_path)) as session:
+        session.online()
+        session.online("output:hand", hold_s=0.2, settle_s=0.5)
+    assert calls == [(None, 0.1, 0.0), ("output:hand", 0.2, 0.5)]
