@@ -34,6 +34,7 @@ from hexloop.domain.protocol import (
     HOLD,
     REST,
     CueView,
+    LevelTimeline,
     ProtocolSpec,
     schedule,
     target_level,
@@ -67,7 +68,7 @@ class ProtocolRunner(Phases):
         self.exit_when_done = exit_when_done
         self.result = ProtocolResult()
         self.done = threading.Event()
-        self._view = CueView(phases=spec.phases)
+        self._view = CueView(phases=spec.phases, ramps=spec.ramp_s > 0)
         self._lock = threading.Lock()
         self._paused = threading.Event()
         self._repeat = threading.Event()
@@ -75,6 +76,7 @@ class ProtocolRunner(Phases):
         self._quit = threading.Event()
         self._thread: threading.Thread | None = None
         self._marker_warned = False
+        self.levels = LevelTimeline(spec) if spec.ramp_s > 0 else None
         if start_paused:  # the window's user starts it (p, Start) once the participant is ready
             self._paused.set()
         if attach:
@@ -83,6 +85,14 @@ class ProtocolRunner(Phases):
     # --- wiring ------------------------------------------------------------------------------
     def attach(self) -> None:
         self.app.ctx.protocol = self
+        if self.levels is not None:  # ramps: the cue level is recorded, the regression target
+            from .protocol_level import LEVEL_STREAM, CueLevelSource
+            from .stream import Stream
+
+            if self.pipeline is not None and self.pipeline.stream_names is None:
+                self.pipeline.stream_names = list(self.app.ctx.streams)  # not learnt from
+            self.app.streams(Stream(LEVEL_STREAM, CueLevelSource(self.levels, self.app.clock),
+                                    window_ms=100, buffer_ms=10_000))
         self.app.before_run_hooks.append(lambda _app: self.start())
         self.app.cleanup_hooks.append(lambda _app: self.stop())
 
@@ -281,7 +291,7 @@ class ProtocolRunner(Phases):
         self._show(message="")
 
     # --- cues --------------------------------------------------------------------------------
-    def _cue(self, name: str) -> None:
+    def _cue(self, name: str) -> float:
         """Label `name` now (when recording) and publish it: the same time for both."""
         event = self.app.cue(name)
         stamp = event.time if event is not None else self.app.clock.now()
@@ -293,10 +303,13 @@ class ProtocolRunner(Phases):
                     self._marker_warned = True
                     self.app.ctx.log.warning("protocol", f"marker outlet {self.markers.name!r}"
                                                          f" failed ({e}); labels are recorded")
+        return stamp
 
     def _offset(self) -> None:
-        if self.spec.rest_class and self.spec.rest_s > 0:
-            self._cue(self.spec.rest_class)
+        stamp = (self._cue(self.spec.rest_class) if self.spec.rest_class and self.spec.rest_s > 0
+                 else self.app.clock.now())
+        if self.levels is not None:
+            self.levels.close(stamp)
 
     def _trials(self, phase: str) -> None:
         """Cue the phase's trials; pause, repeat and abort act between and within them."""
@@ -312,7 +325,9 @@ class ProtocolRunner(Phases):
                 self._show(spec.trial_s, step=CUE if spec.cue_s > 0 else HOLD,
                            cue=trial.class_name, trial=k + 1, trials=n, level=0.0)
                 self._onset = time.monotonic()
-                self._cue(trial.class_name)
+                onset = self._cue(trial.class_name)
+                if self.levels is not None:
+                    self.levels.open(onset, trial.class_name)
                 cued += 1
                 self.result.trials[phase] = cued
                 whole = True

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from hexloop.domain.protocol import schedule
+from hexloop.domain.protocol import ramp_score, schedule
 from hexloop.domain.state import State
 
 from .protocol_result import PhaseAborted, beside, jsonable, safe_name
@@ -45,7 +45,7 @@ class Phases:
         self._show(step="training", cue=None, message="training on the calibration session")
         session = self.app.store.read(self.result.calibrate)
         try:
-            data = pipeline.training_data(session)
+            data = pipeline.training_data(session, target=self._target())
         finally:
             getattr(session, "close", lambda: None)()
         pipeline.start_training(data)
@@ -105,11 +105,27 @@ class Phases:
         self._show(step="evaluating", cue=None, message="")
         session = self.app.store.read(self.result.online)
         try:
-            score = session.online()
+            score = session.online() if self.spec.ramp_s <= 0 else self._ramp_score(session)
         finally:
             getattr(session, "close", lambda: None)()
         self.result.score = score
         self._show(message=score.lines()[0])
+
+    def _target(self) -> str | None:
+        """With ramps, the regression target: the recorded cue level."""
+        from .protocol_level import LEVEL_STREAM
+
+        return LEVEL_STREAM if self.spec.ramp_s > 0 else None
+
+    def _ramp_score(self, session: Any) -> Any:
+        """How the online predictions followed the cue levels (a regression's score)."""
+        from .online import PREDICTIONS_TYPE
+
+        stream = next(i.name for i in session.meta.streams if i.type == PREDICTIONS_TYPE)
+        values, ts = session.data(stream)
+        level, level_ts = session.data(self._target())
+        return ramp_score(values, session.meta.stream(stream).channel_names, ts, level,
+                          self.spec.classes, level_ts)
 
     def _needs_pipeline(self, phase: str) -> Any:
         if self.pipeline is None:

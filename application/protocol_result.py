@@ -58,7 +58,10 @@ class ProtocolResult:
 
 
 def score_dict(score: Any) -> dict:
-    """An OnlineScore for protocol.json: accuracy, chance, per class, latency after each cue."""
+    """An OnlineScore for protocol.json: accuracy, chance, per class, latency after each cue
+    (a ramp protocol's RampScore says its own)."""
+    if hasattr(score, "to_dict"):
+        return score.to_dict()
     return {"accuracy": score.accuracy, "chance": score.chance, "scored": score.scored,
             "per_class": dict(score.per_class), "missed": score.missed,
             "latencies": [{"time": c.time, "class": score.class_names[c.class_index],

@@ -22,9 +22,11 @@ be left out, none repeated or reordered.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Sequence
 
 import attrs
+import numpy as np
 
 PHASES = ("calibrate", "train", "online", "evaluate")
 RECORDING_PHASES = ("calibrate", "online")
@@ -185,6 +187,7 @@ class CueView:
     paused: bool = False
     message: str = ""
     health: str = ""
+    ramps: bool = False  # the cue is a level (regression targets): `level` is shown
 
     @property
     def phase_number(self) -> int:
@@ -195,7 +198,9 @@ class CueView:
         parts = [f"[{self.phase_number}/{len(self.phases)} {self.phase or '-'}]"]
         if self.step in (CUE, HOLD, REST):
             what = (self.cue or "-").upper() if self.step != REST else "rest"
-            parts.append(f"{what:<12} {self.step:<4} {self.remaining_s:4.1f} s")
+            parts.append(f"{what:<12} {self.step:<4} {self.remaining_s:4.1f} s"
+                         + (f" level {self.level:4.0%}" if self.ramps and self.step != REST
+                            else ""))
         else:
             parts.append(self.step)
         if self.trials:
@@ -207,3 +212,88 @@ class CueView:
         if self.health:
             parts.append(self.health)
         return " | ".join(parts)
+
+
+class LevelTimeline:
+    """The cue levels a protocol showed, as a function of time (the app's clock): one channel
+    per cued class, `target_level` of the running trial for its class, 0 elsewhere. The runner
+    opens a trial at its onset and closes it at its (possibly early) offset; thread-safe."""
+
+    def __init__(self, spec: ProtocolSpec):
+        self.spec = spec
+        self._trials: list[list] = []  # [onset, offset or None, class index]
+        self._lock = threading.Lock()
+
+    def open(self, time: float, class_name: str) -> None:
+        with self._lock:
+            self._trials.append([float(time), None, self.spec.classes.index(class_name)])
+
+    def close(self, time: float) -> None:
+        with self._lock:
+            if self._trials and self._trials[-1][1] is None:
+                self._trials[-1][1] = float(time)
+
+    def levels(self, times) -> list[list[float]]:
+        """(classes, n) levels at `times` (seconds, ascending or not)."""
+        with self._lock:
+            trials = [tuple(t) for t in self._trials]
+        out = [[0.0] * len(times) for _ in self.spec.classes]
+        for j, t in enumerate(times):
+            for onset, offset, k in reversed(trials):
+                if onset <= t:
+                    if offset is None or t < offset:
+                        out[k][j] = target_level(self.spec, t - onset)
+                    break
+        return out
+
+
+@attrs.frozen
+class RampScore:
+    """How well regression predictions followed the cue levels: per class, the correlation
+    and the root-mean-square error between predicted and cued level (at the predictions'
+    times)."""
+
+    class_names: tuple[str, ...]
+    correlation: tuple[float, ...]
+    rmse: tuple[float, ...]
+    scored: int
+
+    def lines(self) -> list[str]:
+        out = [f"followed the cue levels over {self.scored} predictions"]
+        for name, r, e in zip(self.class_names, self.correlation, self.rmse):
+            out.append(f"  {name}: correlation {r:.2f}, RMS error {e:.2f}")
+        return out
+
+    def to_dict(self) -> dict:
+        return {"scored": self.scored, "per_class": {
+            n: {"correlation": r, "rmse": e}
+            for n, r, e in zip(self.class_names, self.correlation, self.rmse)}}
+
+
+def ramp_score(predicted, predicted_names, predicted_times, level, level_names,
+               level_times) -> RampScore:
+    """Score predictions (channels, n) against the recorded cue level (classes, m): the level
+    at each prediction's time is the newest level sample at or before it; channels matched by
+    name. Predictions before the first level sample are not scored."""
+    predicted = np.asarray(predicted, dtype=np.float64)
+    level = np.asarray(level, dtype=np.float64)
+    pt = np.asarray(predicted_times, dtype=np.float64)
+    at = np.searchsorted(np.asarray(level_times, dtype=np.float64), pt, side="right") - 1
+    keep = at >= 0
+    names, rs, es = [], [], []
+    for k, name in enumerate(level_names):
+        if name not in predicted_names:
+            continue
+        p = predicted[list(predicted_names).index(name)][keep]
+        y = level[k][at[keep]]
+        ok = np.isfinite(p)
+        p, y = p[ok], y[ok]
+        r = float(np.corrcoef(p, y)[0, 1]) if p.size > 1 and p.std() > 0 and y.std() > 0 \
+            else float("nan")
+        names.append(str(name))
+        rs.append(r)
+        es.append(float(np.sqrt(np.mean((p - y) ** 2))) if p.size else float("nan"))
+    if not names:
+        raise ValueError(f"the predictions {list(predicted_names)} name none of the cued "
+                         f"classes {list(level_names)}: train the regressor on the cue level")
+    return RampScore(tuple(names), tuple(rs), tuple(es), int(keep.sum()))

@@ -118,3 +118,35 @@ def test_the_terminal_line_says_cue_countdown_trial_and_health():
                           "emg 2048 Hz ok"
     rest = CueView(phase="online", phases=PHASES, step="rest", trial=1, trials=2, paused=True)
     assert "rest" in rest.line() and "PAUSED" in rest.line() and "[3/4 online]" in rest.line()
+
+
+def test_the_level_timeline_follows_each_trial_and_stops_at_an_early_offset():
+    from hexloop.domain.protocol import LevelTimeline
+
+    spec = ProtocolSpec(classes=("a", "b"), cue_s=1, hold_s=1, ramp_s=0.5)
+    timeline = LevelTimeline(spec)
+    timeline.open(10.0, "a")
+    timeline.close(12.0)
+    timeline.open(13.0, "b")
+    timeline.close(13.6)  # cut short by a pause: the level drops at once
+    times = [9.9, 10.25, 11.0, 11.9, 12.1, 13.25, 13.5, 13.7]
+    a, b = timeline.levels(times)
+    assert a == [0, 0.5, 1, pytest.approx(0.2), 0, 0, 0, 0]
+    assert b == [0, 0, 0, 0, 0, 0.5, 1, 0]
+
+
+def test_ramp_score_matches_channels_by_name_and_scores_at_the_newest_level():
+    import numpy as np
+
+    from hexloop.domain.protocol import ramp_score
+
+    level_ts = np.arange(0, 10, 0.01)
+    level = np.vstack([np.sin(level_ts) ** 2, np.zeros_like(level_ts)])
+    pred_ts = np.arange(0.5, 10, 0.02)
+    good = np.sin(pred_ts) ** 2
+    score = ramp_score(np.vstack([np.zeros_like(good), good]), ("other", "a"), pred_ts,
+                       level, ("a", "b"), level_ts)
+    assert score.class_names == ("a",) and score.correlation[0] > 0.99
+    assert score.rmse[0] < 0.02 and score.scored == pred_ts.size
+    with pytest.raises(ValueError, match="name none of the cued classes"):
+        ramp_score(good[None], ("x",), pred_ts, level, ("a", "b"), level_ts)

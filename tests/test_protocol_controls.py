@@ -145,6 +145,7 @@ def test_hexloop_check_names_the_protocol_key_that_is_wrong(tmp_path, capsys, ta
 
 
 def test_hexloop_check_accepts_a_protocol_and_says_its_phases(tmp_path, capsys):
+    pytest.importorskip("zarr")  # the [store]'s extra (the core install lacks it)
     path = tmp_path / "setup.toml"
     path.write_text(GOOD + textwrap.dedent("""
         [protocol]
@@ -162,3 +163,20 @@ def test_run_protocol_without_a_protocol_table_says_what_to_add(tmp_path, capsys
     path.write_text(GOOD.split("[store]")[0] + '\n[renderer]\nadapter = "headless"\n')
     assert cli.main(["run", str(path), "--protocol", "--headless"]) == 2
     assert "--protocol needs a [protocol] table" in capsys.readouterr().err
+
+
+def test_hexloop_check_says_ramps_need_a_regressor(tmp_path, capsys):
+    path = tmp_path / "setup.toml"
+    path.write_text(GOOD + textwrap.dedent("""
+        [model]
+        adapter = "torch_classifier"
+
+        [pipeline]
+
+        [protocol]
+        classes = ["fist"]
+        ramp_s = 0.5
+    """))
+    assert cli.main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert ": model.adapter: a protocol with ramps" in err and "torch_regressor" in err

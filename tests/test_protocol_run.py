@@ -178,3 +178,53 @@ def test_hexloop_run_protocol_publishes_the_cues_as_an_lsl_marker_stream(tmp_pat
     assert len(names) >= 2 and names == expected_cues(spec, "calibrate")[-len(names):]
     stamps = np.array([t for _, t in got[1:]])
     assert (np.diff(stamps) > 0).all()
+
+
+RAMPS = """
+[protocol]
+classes = ["fist", "flexion"]
+repetitions = 3
+online_repetitions = 2
+cue_s = 0.2
+hold_s = 0.6
+rest_s = 0.3
+ramp_s = 0.2
+slug = "ramps"
+markers = ""
+"""
+
+
+def test_a_protocol_with_ramps_records_the_cue_level_and_trains_a_regression(tmp_path):
+    from hexloop.domain.protocol import RampScore, target_level
+
+    path = setup_file(tmp_path, RAMPS)
+    path.write_text(path.read_text().replace('"torch_classifier"', '"torch_regressor"'))
+    setup, built = built_setup(path)
+    app = built.app
+    spec = protocol_spec(setup.section("protocol"), app.class_names)
+    runner = ProtocolRunner(app, spec, built.pipeline, slug="ramps", exit_when_done=True)
+    assert built.pipeline.stream_names == ["emg"]  # the level is the target, never an input
+    app.run(ProtocolTerminal(runner, out=io.StringIO(), problems=io.StringIO(),
+                             keys=io.StringIO()))
+    result = runner.result
+    assert result.completed, result.error
+    with app.store.read(result.calibrate) as session:
+        assert session.stream_names == ("emg", "cue_level")
+        level, ts = session.data("cue_level")
+        assert session.info("cue_level").channel_names == ("fist", "flexion")
+        names = session.labels.class_names
+        events = session.labels.events
+        expected = np.zeros_like(level)
+        for i, event in enumerate(events):  # the level is the ramp from each cue's onset
+            stop = events[i + 1].time if i + 1 < len(events) else np.inf
+            name = names[event.class_index]
+            if name in spec.classes:
+                inside = (ts >= event.time) & (ts < stop)
+                expected[spec.classes.index(name), inside] = [
+                    target_level(spec, t - event.time) for t in ts[inside]]
+        assert np.allclose(level, expected, atol=1e-6)
+        assert level.max() == pytest.approx(1.0) and 0 < level[level > 0].min() < 1
+    assert result.report.task == "regression"
+    score = result.score
+    assert isinstance(score, RampScore) and score.scored > 50
+    assert all(r > 0.5 for r in score.correlation), score.lines()

@@ -47,8 +47,10 @@ def protocol_problems(data: dict) -> list[tuple[str, str]]:
     to record, a [pipeline] and [model] to train and predict). Keys of the wrong type are
     left out here (the schema reported them)."""
     table = data["protocol"]
-    app = data.get("app") if isinstance(data.get("app"), dict) else {}
-    names = app.get("class_names") if isinstance(app.get("class_names"), list) else []
+    raw_app = data.get("app")
+    app: dict[str, Any] = raw_app if isinstance(raw_app, dict) else {}
+    raw_names = app.get("class_names")
+    names: list[Any] = raw_names if isinstance(raw_names, list) else []
     typed = _well_typed(table)
     out: list[tuple[str, str]] = []
     if not names:
@@ -60,6 +62,10 @@ def protocol_problems(data: dict) -> list[tuple[str, str]]:
         return out + [("protocol", str(e))]
     out += [(f"protocol.{key}", msg) for key, msg in spec.problems(names)]
     phases = spec.phases
+    model = data.get("model") if isinstance(data.get("model"), dict) else {}
+    if spec.ramp_s > 0 and model.get("adapter") == "torch_classifier":
+        out.append(("model.adapter", "a protocol with ramps (ramp_s > 0) learns the cue level, "
+                                     "a regression: use \"torch_regressor\""))
     if any(p in phases for p in ("calibrate", "online")) and not data.get("store"):
         out.append(("store", "the protocol records (calibrate, online): add a [store], e.g. "
                              "[store] adapter = \"zarr\""))
