@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,8 +155,10 @@ class Evaluation:
 
 
 def evaluate(session: RecordedSession, pipeline: Pipeline,
-             stop: threading.Event | None = None) -> Evaluation:
+             stop: threading.Event | None = None,
+             progress: Callable[[float], None] | None = None) -> Evaluation:
     """Replay `session` through `pipeline`'s online path on a simulated clock (see module doc).
+    `progress(fraction)` (0.0 to 1.0) follows the session's time replayed.
 
     The pipeline needs its model (trained or loaded); its streams, their window_ms and
     conditioning, predict_hz and the outputs' stages are used as configured.
@@ -189,6 +191,8 @@ def evaluate(session: RecordedSession, pipeline: Pipeline,
         now = clock.now()
         if now > end:
             break
+        if progress is not None and ticker.tick % 64 == 0:
+            progress((now - start) / (end - start) if end > start else 1.0)
         windows, newest = {}, -np.inf
         for name, data, ts, length in streams:
             stop_at = int(np.searchsorted(ts, now, side="right"))
@@ -212,6 +216,8 @@ def evaluate(session: RecordedSession, pipeline: Pipeline,
             rows.append(Row(prediction, now, cue, _decision(prediction.values), tuple(held)))
             continue
         waiting += 1
+    if progress is not None and not (stop is not None and stop.is_set()):
+        progress(1.0)
     if remap is None:
         names, remap = _class_map(tuple(labels.class_names), ())
     cues = tuple((e.time, remap(e.class_index)) for e in labels.events

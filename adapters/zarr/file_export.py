@@ -74,8 +74,9 @@ def bids_problem(raw) -> str | None:
 
 def export_session(session, fmt: str, out: str | os.PathLike | None = None, *,
                    streams=None, subject: str = "01", task: str | None = None,
-                   overwrite: bool = False) -> ExportResult:
+                   overwrite: bool = False, progress=None) -> ExportResult:
     """Write `session` (a ZarrSession) as `fmt` files; see the module docstring.
+    `progress(fraction)` (0.0 to 1.0): the streams read, then each one written.
 
     `out`: for fif/edf a folder (default: beside the session), or a file name when one stream is
     exported; for bids the dataset's root (default `<session>-bids` beside the session).
@@ -102,6 +103,8 @@ def export_session(session, fmt: str, out: str | os.PathLike | None = None, *,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         raws = session.to_mne(regular) if regular else {}
+    steps = 1 + len(raws)
+    done = _steps(progress, steps)
     stem = session_stem(session.path)
     base = Path(session.path).parent
     written = {}
@@ -122,6 +125,7 @@ def export_session(session, fmt: str, out: str | os.PathLike | None = None, *,
                     raw, path, format="EDF", allow_preload=True, overwrite=overwrite,
                     verbose=False, **extra)
             written[name] = str(written_path.fpath)
+            done()
         if not written:
             raise ExportError("nothing could be exported to BIDS: " + "; ".join(
                 f"stream {n!r}: {why}" for n, why in skipped.items()))
@@ -147,4 +151,21 @@ def export_session(session, fmt: str, out: str | os.PathLike | None = None, *,
             else:
                 mne.export.export_raw(path, raw, fmt="edf", overwrite=overwrite, verbose=False)
         written[name] = str(path)
+        done()
+    if progress is not None:
+        progress(1.0)
     return ExportResult(written, skipped)
+
+
+def _steps(progress, total: int):
+    """A function to call after each of `total` steps (the first is already done)."""
+    count = [1]
+    if progress is not None:
+        progress(count[0] / total)
+
+    def done() -> None:
+        count[0] += 1
+        if progress is not None:
+            progress(min(1.0, count[0] / total))
+
+    return done

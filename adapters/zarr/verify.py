@@ -107,8 +107,9 @@ def _discontinuities(session) -> dict[str, set[int]]:
 
 
 def _check_stream(session, name: str, jumps: set[int], closed: bool, damaged: list[Damage],
-                  anomalies: list[str], notes: list[str]) -> int:
-    """Check one stream's lengths and read every block of it; return the blocks read."""
+                  anomalies: list[str], notes: list[str], progress=None) -> int:
+    """Check one stream's lengths and read every block of it; return the blocks read.
+    `progress(fraction)` follows the blocks read."""
     layout = session.layout(name)
     n, length = layout.chunk_samples, session.sample_count(name)
     arrays = dict(zip(("data", "timestamps"), session._arrays[name], strict=True))
@@ -137,6 +138,8 @@ def _check_stream(session, name: str, jumps: set[int], closed: bool, damaged: li
                      "zip's CRC-32 covers it")
     previous, blocks = None, 0
     for k in range(-(-length // n)):
+        if progress is not None:
+            progress(k * n / length)
         lo, hi = k * n, min((k + 1) * n, length)
         times = None
         for which in ("timestamps", "data"):
@@ -173,8 +176,9 @@ def _check_stream(session, name: str, jumps: set[int], closed: bool, damaged: li
     return blocks
 
 
-def verify_session(path: str | os.PathLike) -> VerifyReport:
+def verify_session(path: str | os.PathLike, progress=None) -> VerifyReport:
     """Read every block of the session folder or `.session.zip` at `path` and report damage.
+    `progress(fraction)` (0.0 to 1.0) follows the blocks read, stream after stream.
 
     Raises FileNotFoundError when nothing is there; anything else is reported, never raised.
     """
@@ -212,7 +216,9 @@ def verify_session(path: str | os.PathLike) -> VerifyReport:
         except SessionFormatError as e:
             damaged.append(Damage(str(e), file=LABELS_NAME))
         jumps = _discontinuities(session)
-        for name in session.stream_names:
+        for i, name in enumerate(session.stream_names):
+            part = None if progress is None else (
+                lambda f, i=i: progress((i + f) / len(session.stream_names)))
             if name in session._broken:
                 damaged.append(Damage(session._broken[name], stream=name))
                 continue
@@ -222,6 +228,8 @@ def verify_session(path: str | os.PathLike) -> VerifyReport:
                     damaged.append(Damage("the stream's arrays are missing", stream=name))
                 continue
             blocks += _check_stream(session, name, jumps.get(name, set()), closed, damaged,
-                                    anomalies, notes)
+                                    anomalies, notes, part)
+    if progress is not None:
+        progress(1.0)
     return VerifyReport(str(path), tuple(damaged), tuple(anomalies), tuple(notes), samples,
                         blocks)

@@ -11,18 +11,6 @@ import argparse
 import sys
 
 
-def _progress(label: str):
-    last = [-1]
-
-    def show(fraction: float) -> None:
-        percent = int(fraction * 100)
-        if percent != last[0]:
-            last[0] = percent
-            print(f"\r{label} {percent}%", end="", file=sys.stderr, flush=True)
-
-    return show
-
-
 def cmd_import(args) -> int:
     from pathlib import Path
 
@@ -49,14 +37,16 @@ def cmd_import(args) -> int:
     except (OSError, ValueError) as e:  # XdfError is a ValueError
         print(f"cannot import {path}: {e}", file=sys.stderr)
         return 2
+    from .progress import ProgressBar
+
     out = Path(args.out) if args.out else default_session_dir()
     try:
         store = ZarrStore(out, durability="flush")  # the XDF file stays: a crash means re-import
-        summary = write_recording(recording, store, progress=_progress("importing"))
+        with ProgressBar("importing") as bar:
+            summary = write_recording(recording, store, progress=bar)
     except (OSError, ValueError) as e:
-        print(f"\ncannot write the session to {out}: {e}", file=sys.stderr)
+        print(f"cannot write the session to {out}: {e}", file=sys.stderr)
         return 2
-    print(file=sys.stderr)
     streams = ", ".join(f"{name} ({n} samples)" for name, n in summary.samples.items())
     print(f"imported {path.name}: {streams or 'no numeric stream'}; {summary.labels} labels"
           + (f" from {recording.label_stream!r}, classes {list(recording.labels.class_names)}"
@@ -78,11 +68,13 @@ def cmd_export(args) -> int:
     except ImportError as e:
         print(e, file=sys.stderr)
         return 2
+    from .progress import ProgressBar
+
     try:
-        with open_session(args.session) as session:
+        with open_session(args.session) as session, ProgressBar("exporting") as bar:
             result = export_session(session, args.format, args.out,
                                     streams=args.stream or None, subject=args.subject,
-                                    task=args.task, overwrite=args.overwrite)
+                                    task=args.task, overwrite=args.overwrite, progress=bar)
     except ImportError as e:
         print(e, file=sys.stderr)
         return 2

@@ -85,7 +85,10 @@ def cmd_evaluate(args) -> int:
         return 2
     try:
         session = read_session(args.session, built, registry, setup.section("streams"))
-        result = evaluate(session, built.pipeline)
+        from .progress import ProgressBar
+
+        with ProgressBar("evaluating") as bar:
+            result = evaluate(session, built.pipeline, progress=bar)
     except (OSError, ValueError, KeyError, LookupError, RuntimeError) as e:
         print(f"cannot evaluate {args.session}: {e}", file=sys.stderr)
         return 2

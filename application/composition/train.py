@@ -23,36 +23,29 @@ def print_report(pipeline, out=None) -> None:
     print(report.text() if report is not None else "no training report", file=out)
 
 
-def _progress_line(pipeline) -> str:
+def _show(bar, pipeline) -> None:
+    """The pipeline's training progress on the bar: its fraction, the fold or final model."""
     p = pipeline.progress
-    if p is None:
-        return "training..."
-    stage = f" {p.stage}" if p.stage else ""
-    epochs = f" epoch {p.epoch}/{p.epochs}" if p.epochs else ""
-    return f"training {p.fraction:4.0%}{stage}{epochs}"
+    if p is not None:
+        bar(p.fraction, p.stage)
 
 
 def train_and_report(pipeline, data, out=None, err=None) -> bool:
-    """Train `pipeline` on `data` showing progress on `err`; True when a model came out."""
+    """Train `pipeline` on `data` showing progress on `err` (a bar on a terminal, a line per
+    quarter and per fold elsewhere: progress.py); True when a model came out (the bar then
+    ends at 100 %)."""
+    from .progress import ProgressBar
+
     out, err = out or sys.stdout, err or sys.stderr
-    tty = getattr(err, "isatty", lambda: False)()
     pipeline.start_training(data)
-    last = ""
-    try:
-        while not pipeline.wait_training(POLL_S):
-            line = _progress_line(pipeline)
-            if tty:
-                err.write(f"\r\x1b[2K{line}")
-            elif line != last and line.split(" epoch")[0] != last.split(" epoch")[0]:
-                err.write(line + "\n")  # one line per stage and percent, not per poll
-            err.flush()
-            last = line
-    except KeyboardInterrupt:
-        pipeline.cancel_training()
-        pipeline.wait_training(10)
-    if tty:
-        err.write("\r\x1b[2K")
-    err.write(_progress_line(pipeline) + "\n")
+    with ProgressBar("training", stream=err) as bar:
+        try:
+            while not pipeline.wait_training(POLL_S):
+                _show(bar, pipeline)
+        except KeyboardInterrupt:
+            pipeline.cancel_training()
+            pipeline.wait_training(10)
+        _show(bar, pipeline)
     message = pipeline.progress.message if pipeline.progress is not None else ""
     if not message.startswith("trained"):
         err.write(f"training did not produce a model: {message}\n")
@@ -98,10 +91,13 @@ def cmd_train(args) -> int:
         return 2
     print(f"model saved to {path} (report.json and report.png beside it) after "
           f"{time.monotonic() - t0:.1f} s")
-    for entry in built.app.ctx.log.since(0)[0]:
-        if entry.level == "warning" and entry.source == pipeline.name \
-                and "report" in entry.message:
-            print(f"warning: {entry.message}", file=sys.stderr)  # e.g. report.png not drawn
+    from hexloop.application.log import console_attached
+
+    if not console_attached():  # the CLI's console handler printed them as they were logged
+        for entry in built.app.ctx.log.since(0)[0]:
+            if entry.level == "warning" and entry.source == pipeline.name \
+                    and "report" in entry.message:
+                print(f"warning: {entry.message}", file=sys.stderr)  # e.g. report.png not drawn
     return 0
 
 
