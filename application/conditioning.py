@@ -67,7 +67,11 @@ class StreamConditioning:
 
     def process(self, data: np.ndarray) -> np.ndarray:
         """(n, channels) raw samples -> conditioned, in CONDITIONED_DTYPE."""
-        return np.asarray(self.conditioner.process(data), dtype=CONDITIONED_DTYPE)
+        conditioner = self.conditioner
+        if conditioner is None:
+            raise RuntimeError(f"{self.where}: process() before build(): the stream has not "
+                               "connected yet")
+        return np.asarray(conditioner.process(data), dtype=CONDITIONED_DTYPE)
 
     def describe(self) -> dict[str, Any]:
         """What the session metadata records: the normalized chain and its group delay."""

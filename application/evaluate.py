@@ -84,7 +84,7 @@ class Evaluation:
         """Per tick: the raw argmax (output None) or the class an output holds (NaN: none)."""
         if output is None:
             return np.array([r.decision for r in self.rows])
-        return np.array([math.nan if r.outputs[output] is None else _decision(r.outputs[output])
+        return np.array([math.nan if (held := r.outputs[output]) is None else _decision(held)
                          for r in self.rows])
 
     def accuracy(self, output: int | None = None) -> float:

@@ -228,6 +228,9 @@ class Pipeline:
         t0 = time.monotonic()
         try:
             setup = training.pipeline_setup(self, data.task, data.names)
+            if self._train is None or self._predict is None:
+                raise RuntimeError("no train or predict function: use_model() or "
+                                   "@pipeline.train and @pipeline.predict first")
             model, report = training.run_training(
                 self._train, self._predict, data, job, folds=self.cv_folds, setup=setup,
                 on_curve=lambda stage, curve: setattr(self, "curve", (stage, curve)))
@@ -237,8 +240,9 @@ class Pipeline:
             self.progress = self._finished(f"trained on {len(data)} windows in "
                                            f"{time.monotonic() - t0:.1f}s; {report.summary()}")
             log.info(self.name, self.progress.message)
-            if report.warning():
-                log.warning(self.name, report.warning())
+            warning = report.warning()
+            if warning:
+                log.warning(self.name, warning)
         except TrainingCancelled:
             self.progress = self._finished("cancelled; the previous model is kept")
             log.warning(self.name, "training cancelled; the previous model is kept")
@@ -439,8 +443,11 @@ class Pipeline:
             windows[s.name] = data
             newest = max(newest, ts[-1])
         t0 = time.perf_counter()
-        model = self.model
-        values = self._predict(model, self._extract(windows))
+        model, predict, extract = self.model, self._predict, self._extract
+        if predict is None or extract is None:
+            raise RuntimeError("predicting without an extract or predict function: "
+                               "pipeline.extract(...) and use_model() first")
+        values = predict(model, extract(windows))
         if not isinstance(values, Mapping):
             raise TypeError(
                 f"@pipeline.predict must return a mapping of name to value, got "

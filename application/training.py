@@ -198,7 +198,7 @@ def run_training(
         fields = dict(accuracy=accuracy(confusion), chance=chance_level(truth, len(names)),
                       confusion=tuple(tuple(int(v) for v in row) for row in confusion),
                       precision=tuple(precision.tolist()), recall=tuple(recall.tolist()),
-                      folds=len(plan), trials=int(np.unique(groups).size),
+                      folds=len(plan), trials=0 if groups is None else int(np.unique(groups).size),
                       fold_accuracy=tuple(fold_scores))
     report = TrainingReport(names, data.task, windows=len(data), curve=curve, note=note,
                             setup=dict(setup or {}), seconds=time.monotonic() - t0, **fields)

@@ -259,7 +259,8 @@ class _TorchModel:
             expected = {name: tuple(t.shape) for name, t in network.state_dict().items()}
             tensors = read_tensors(zf, header, expected)
         try:
-            network.set_scaling(norm.get("input_mean"), norm.get("input_std"),
+            network.set_scaling(norm.get("input_mean"),  # type: ignore[arg-type]  # None: TypeError
+                                norm.get("input_std"),  # type: ignore[arg-type]
                                 norm.get("target_mean"), norm.get("target_std"))
         except (ValueError, TypeError) as e:
             raise ModelFileError(f"its normalization is invalid ({e})") from None

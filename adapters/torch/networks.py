@@ -9,6 +9,7 @@ Weights are initialised from an explicit generator, never the global RNG.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -35,16 +36,20 @@ def _positive_ints(values: Any, what: str, at_most: int, max_len: int = MAX_LAYE
     return tuple(values)
 
 
+def _ints(values: Iterable[int]) -> tuple[int, ...]:
+    return tuple(values)
+
+
 @attrs.frozen
 class NetworkSpec:
     """Everything needed to rebuild a network (weights aside); round-trips through JSON."""
 
     kind: str
     architecture: str
-    input_shape: tuple[int, ...] = attrs.field(converter=tuple)
+    input_shape: tuple[int, ...] = attrs.field(converter=_ints)
     outputs: int
-    hidden: tuple[int, ...] = attrs.field(default=(128, 64), converter=tuple)
-    conv_channels: tuple[int, ...] = attrs.field(default=(32, 32, 32), converter=tuple)
+    hidden: tuple[int, ...] = attrs.field(default=(128, 64), converter=_ints)
+    conv_channels: tuple[int, ...] = attrs.field(default=(32, 32, 32), converter=_ints)
     kernel_size: int = 7
     dropout: float = 0.1
 
@@ -125,6 +130,10 @@ class SeededDropout(nn.Module):
 class Network(nn.Module):
     """Standardize the input, run the body; `infer` turns outputs into probabilities or values."""
 
+    # buffers (register_buffer), declared for the type checker
+    input_mean: torch.Tensor
+    input_std: torch.Tensor
+
     def __init__(self, spec: NetworkSpec, device: torch.device):
         super().__init__()
         self.spec = spec
@@ -146,7 +155,8 @@ class Network(nn.Module):
                     nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
                     fan_in = layer.weight[0].numel()
                     bound = 1.0 / math.sqrt(fan_in)
-                    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+                    if layer.bias is not None:
+                        nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
     def set_dropout_generator(self, generator: torch.Generator | None) -> None:
         for layer in self.body.modules():

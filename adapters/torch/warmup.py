@@ -20,9 +20,10 @@ log = logging.getLogger(__name__)
 def warm_up() -> None:
     """One tiny optimizer step on a tiny network; never raises (a failure only costs speed)."""
     try:
-        network = torch.nn.Sequential(torch.nn.Linear(2, 2)).to_empty(device="cpu")
-        torch.nn.init.zeros_(network[0].weight)
-        torch.nn.init.zeros_(network[0].bias)
+        linear = torch.nn.Linear(2, 2)
+        network = torch.nn.Sequential(linear).to_empty(device="cpu")  # in place: linear's too
+        torch.nn.init.zeros_(linear.weight)
+        torch.nn.init.zeros_(linear.bias)
         optimizer = torch.optim.AdamW(network.parameters(), lr=1e-3)
         network(torch.zeros(1, 2)).sum().backward()
         optimizer.step()

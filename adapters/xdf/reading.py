@@ -249,7 +249,8 @@ def read_xdf(path: str | os.PathLike, *, classes: str | Sequence[str] | None = N
         raise XdfError(f"no stream could be read from {path}: the file is empty or damaged "
                        "before its first stream header")
     raw_streams = sorted(raw_streams, key=lambda s: s["info"].get("stream_id", 0))
-    numeric, marker_streams = [], []
+    numeric: list[dict[str, Any]] = []
+    marker_streams: list[dict[str, Any]] = []
     for s in raw_streams:
         fmt = _field(s["info"], "channel_format", "float32")
         (marker_streams if fmt == "string" else numeric).append(s)
@@ -288,7 +289,8 @@ def read_xdf(path: str | os.PathLike, *, classes: str | Sequence[str] | None = N
                              "times": [float(t) for t in s["time_stamps"]], "values": values,
                              "samples": full, "header": _kept_header(header, _field(header, "name"))}
     label_stream = _label_stream(marker_data, markers, path)
-    class_names, events = _labels(marker_data.get(label_stream), classes, path)
+    label_marker = None if label_stream is None else marker_data.get(label_stream)
+    class_names, events = _labels(label_marker, classes, path)
     extras = {"xdf": {
         "file": path.name,
         "header": {k: _field(file_header.get("info", {}), k) for k in file_header.get("info", {})},
@@ -297,6 +299,7 @@ def read_xdf(path: str | os.PathLike, *, classes: str | Sequence[str] | None = N
         "label_stream": label_stream,
         "streams": kept,
     }}
+    markers_doc: dict[str, dict[str, Any]]
     markers_doc = {name: {"type": m["type"], "header": m["header"],
                           "samples": [[t, v] for t, v in zip(m["times"], m["samples"])]}
                    for name, m in marker_data.items()}

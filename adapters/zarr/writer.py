@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -111,8 +112,9 @@ def create_tree(folder: Path, layouts: Sequence[StreamLayout], meta_json: bytes,
         info = layout.info
         group = streams_group.create_group(layout.group.split("/", 1)[1],
                                            attributes={"stream": info.to_dict()})
-        config = {"write_empty_chunks": True}  # every block must exist on disk
-        flat = {"name": "default", "separator": "."}  # c.<block>.0: no folder per block
+        # (Any: zarr types these as its own TypedDicts)
+        config: Any = {"write_empty_chunks": True}  # every block must exist on disk
+        flat: Any = {"name": "default", "separator": "."}  # c.<block>.0: no folder per block
         data = group.create_array(
             "data", shape=(0, info.channel_count), chunks=(layout.chunk_samples,
                                                           info.channel_count),

@@ -28,12 +28,15 @@ class Built:
 def make_extract(features: Callable[[np.ndarray], np.ndarray] | str, streams: list[str]):
     """One feature vector from the windows of `streams`, concatenated in that order; with
     features "raw", the windows themselves stacked channel-wise (for networks on raw data)."""
-    if features == RAW:
+    if isinstance(features, str):
+        if features != RAW:
+            raise ValueError(f"features {features!r}: give a function, or {RAW!r} for the "
+                             "windows themselves")
 
-        def extract(windows):
+        def extract_raw(windows):
             return np.concatenate([windows[name] for name in streams], axis=0)
 
-        return extract
+        return extract_raw
 
     def extract(windows):
         return np.concatenate([np.ravel(features(windows[name])) for name in streams])
@@ -125,7 +128,7 @@ def build(setup: LabSetup, registry: Registry, headless: bool = False,
         names = pipe_cfg.get("streams") or [s["name"] for s in setup.section("streams")]
         pipeline = make("pipeline", Pipeline, app, predict_hz=pipe_cfg.get("predict_hz", 50.0),
                         streams=names, step_ms=pipe_cfg.get("step_ms", 50.0))
-        if pipeline is not None:
+        if pipeline is not None and features is not None:
             pipeline.extract(make_extract(features, names))
             pipeline.use_model(factory)
             pipeline.features_name = str(pipe_cfg.get("features", "emg_features"))

@@ -98,7 +98,8 @@ class Experiment:
         self.classes = self.device.simulator.class_names
         self.store = ZarrStore(out_dir)
         self.app = App("hexloop-demo", store=self.store, class_names=self.classes)
-        self.stream = Stream("emg", PylslSource(name=self.device.name, timeout=5.0),
+        # ignored: an LSL source's info is None until it connects, the port says StreamInfo
+        self.stream = Stream("emg", PylslSource(name=self.device.name, timeout=5.0),  # type: ignore[arg-type]
                              window_ms=protocol.window_ms)
         self.app.streams(self.stream)
         self.pipeline = Pipeline(self.app, predict_hz=protocol.predict_hz)
@@ -171,7 +172,8 @@ class Experiment:
         report = self.pipeline.report  # cross-validated on held-out trials (#15)
         self.result.validation_accuracy = float(
             report.accuracy if report is not None and report.validated
-            else self.pipeline.progress.score)
+            else self.pipeline.progress.score if self.pipeline.progress is not None
+            else float("nan"))
 
         self.say(f"3/4 predicting live at {p.predict_hz:g} Hz for {p.live_s:g} s")
         reader = PylslSource(name=self.out_name, timeout=5.0)

@@ -14,6 +14,7 @@ The application is imported only when the command runs (the parser is built for 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ class TextSession:
         return self._data, self._ts
 
 
-def read_session(path: str, built, registry, streams: list[dict] = ()):
+def read_session(path: str, built, registry, streams: Sequence[dict] = ()):
     """The RecordedSession at `path`: a zarr session, or a text export for the first stream."""
     p = Path(path)
     if not p.exists():
