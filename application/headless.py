@@ -5,12 +5,16 @@ from __future__ import annotations
 import sys
 import time
 
+from .log import console_attached
+
 
 class HeadlessRenderer:
     """Prints the app's status line every `interval` seconds; `duration` ends the run after that
     many seconds. On a terminal the line rewrites itself; elsewhere it prints one line each time.
 
-    Warnings and errors from the app's log go to `problems` (stderr) as they happen. `@app.ui`
+    Warnings and errors from the app's log go to `problems` (stderr) as they happen, unless
+    `problems` is left out and the CLI's console handler already shows them on stderr (one
+    logging path: application/log.py, so nothing is printed twice). `@app.ui`
     functions draw into a window, so with no window they are not called: an ImGui call without
     a window's context would crash the interpreter.
     """
@@ -20,6 +24,7 @@ class HeadlessRenderer:
         self.interval = interval
         self.duration = duration
         self.out = out if out is not None else sys.stdout
+        self._own_problems = problems is not None
         self.problems = problems if problems is not None else sys.stderr  # warnings, errors
 
     def run(self, target) -> None:
@@ -48,6 +53,8 @@ class HeadlessRenderer:
 
     def _show_problems(self, entries, tty: bool) -> None:
         """Warnings and errors from the app's log, each on its own line (there is no log panel)."""
+        if not self._own_problems and console_attached():
+            return  # the console handler printed them as they were logged
         lines = [f"{e.level}: {e.source}: {e.message}" for e in entries
                  if e.level in ("warning", "error")]
         if lines:

@@ -10,6 +10,7 @@ import threading
 from importlib import resources
 
 LOOPBACK_CFG = "lsl_loopback.cfg"
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: a run stopped by Ctrl-C (its recording is still saved)
 
 
 def use_loopback_lsl() -> str:
@@ -68,6 +69,9 @@ def cmd_run(args) -> int:
     app.run(built.renderer)
     if app.ctx.last_summary is not None:
         print(f"session saved to {app.ctx.last_summary.location}")
+    if getattr(app, "interrupted", False):  # Ctrl-C: 128 + SIGINT, as shells report it
+        print("interrupted (Ctrl-C); exit 130", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 
@@ -168,7 +172,10 @@ def cmd_inspect(args) -> int:
         return 2
     try:
         if getattr(args, "verify", False):
-            report = verify_session(args.path)
+            from .progress import ProgressBar
+
+            with ProgressBar("verifying") as bar:
+                report = verify_session(args.path, progress=bar)
             print(report.text())
             return 0 if report.ok else 1
         print(inspect_text(args.path))
@@ -185,13 +192,15 @@ def cmd_recover(args) -> int:
     except ImportError as e:
         print(e, file=sys.stderr)
         return 2
+    from .progress import ProgressBar
+
     try:
-        result = recover_session(args.path,
-                                 progress=lambda f: print(f"\rpacking {f:.0%}", end=""))
+        with ProgressBar("packing") as bar:
+            result = recover_session(args.path, progress=bar)
     except (OSError, ValueError) as e:
-        print(f"\ncannot recover {args.path}: {e}", file=sys.stderr)
+        print(f"cannot recover {args.path}: {e}", file=sys.stderr)
         return 2
-    print(("\n" if result.action == "recovered" else "") + result.message)
+    print(result.message)
     return 0
 
 
@@ -204,6 +213,12 @@ def cmd_bench(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hexloop", description="Closed-loop biosignal experiments.")
+    p.add_argument("--log-level", default=None, metavar="LEVEL",
+                   help="debug, info, warning or error: what the log file, stderr and the GUI's "
+                        "log panel keep (default: env HEXLOOP_LOG_LEVEL, else info; stderr "
+                        "then shows warnings and errors only)")
+    p.add_argument("--log-file", default=None, metavar="FILE",
+                   help="also append the log to FILE, timestamped")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a lab setup file",
@@ -289,7 +304,20 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.fn(args)
+    from .logconfig import LogLevelError, configure
+
+    try:
+        undo_logging = configure(args.log_level, args.log_file)
+    except (LogLevelError, OSError) as e:
+        print(f"hexloop: {e}", file=sys.stderr)
+        return 2
+    try:
+        return args.fn(args)
+    except KeyboardInterrupt:  # Ctrl-C outside a run's own handling (while building, reading)
+        print("interrupted (Ctrl-C); exit 130", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        undo_logging()
 
 
 if __name__ == "__main__":
