@@ -176,3 +176,9 @@ def test_a_too_short_window_is_refused_with_its_sample_count():
     # Survivor: the message reported the window's first axis (channels) as its sample count.
     with pytest.raises(ValueError, match="at least 2 samples, got 1; use a longer window"):
         band_power(np.zeros((3, 1)), 100.0, [(1.0, 2.0)])
+
+
+def test_a_band_between_bins_is_refused_with_the_exact_bin_spacing():
+    # Survivor: the spacing in the message floored (`rate // n`): "16 Hz apart" for 16.6667.
+    with pytest.raises(ValueError, match=r"\(bins are 16\.6667 Hz apart\); widen the band"):
+        band_power(np.zeros((1, 6)), 100.0, [(1.0, 2.0)])

@@ -214,3 +214,13 @@ def test_online_scores_every_prediction_after_a_cue_by_default(tmp_path, monkeyp
         session.online()
         session.online("output:hand", hold_s=0.2, settle_s=0.5)
     assert calls == [(None, 0.1, 0.0), ("output:hand", 0.2, 0.5)]
+
+
+def test_a_session_with_no_sample_and_no_label_ends_at_zero(tmp_path):
+    # Survivor: end_time's value for "nothing recorded" changed from 0.0 to 1.0, which made an
+    # empty session look one second long.
+    session = ZarrStore(tmp_path, chunk_seconds=0.1).open_session(
+        SessionMeta("mutants", [StreamInfo("emg", 2, 100.0)], class_names=("rest",)))
+    with open_session(session.close(pack=False).location) as empty:
+        assert empty.time_span("emg") is None
+        assert empty.end_time == 0.0
