@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from hexloop.domain.protocol import ramp_score, schedule
-from hexloop.domain.state import State
+from hexloop.domain.state import State, TransitionRefused
 
 from .protocol_result import PhaseAborted, beside, jsonable, safe_name
 
@@ -35,8 +35,7 @@ class Phases:
         try:
             self._trials("calibrate")
         finally:
-            summary = app.stop_recording()
-            self.result.calibrate = summary.location
+            self.result.calibrate = self._closed(app.stop_recording)
 
     def _train(self) -> None:
         pipeline = self._needs_pipeline("train")
@@ -86,10 +85,19 @@ class Phases:
             self._first_prediction(pipeline)
             self._trials("online")
         finally:
-            if self.app.ctx.state is State.PREDICTING:
-                pipeline.stop_predicting()
-            summary = self.app.ctx.last_summary
-            self.result.online = summary.location if summary is not None else None
+            self.result.online = self._closed(pipeline.stop_predicting)
+
+    def _closed(self, stop: Any) -> str | None:
+        """Close the phase's session with `stop` and return where it went. When the app is
+        shutting down it may have closed it already (Ctrl-C, the window closed): that is fine."""
+        try:
+            if self.app.ctx.recording is not None or self.app.ctx.state is State.PREDICTING:
+                stop()
+        except TransitionRefused:
+            if not self.app.exit_requested:
+                raise
+        summary = self.app.ctx.last_summary
+        return summary.location if summary is not None else None
 
     def _first_prediction(self, pipeline: Any, timeout: float = 10.0) -> None:
         """Cue only once the online session holds a prediction, so every cue is scored."""

@@ -180,3 +180,16 @@ def test_hexloop_check_says_ramps_need_a_regressor(tmp_path, capsys):
     assert cli.main(["check", str(path)]) == 2
     err = capsys.readouterr().err
     assert ": model.adapter: a protocol with ramps" in err and "torch_regressor" in err
+
+
+def test_the_app_exiting_mid_trial_keeps_the_session_and_reports_no_error():
+    app, runner = make()
+    thread, errors = run_in_thread(lambda: app.run(quiet(runner)))
+    assert wait_for(lambda: at(runner, HOLD, 1), 10)
+    app.request_exit()  # the window closed, Ctrl-C: the app and the runner both close up
+    thread.join(10)
+    assert not thread.is_alive() and not errors
+    assert runner.done.is_set() and runner.result.error is None
+    assert not runner.result.completed and runner.result.aborted == []
+    assert app.ctx.last_summary is not None and app.ctx.recording is None
+    assert labels(app)[0] == "fist"
