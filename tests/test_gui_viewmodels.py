@@ -8,6 +8,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("imgui_bundle")  # the package's __init__ needs it; nothing here draws
 
@@ -369,6 +371,33 @@ def test_strokes_span_each_buckets_min_and_max_and_a_gap_stays_a_gap():
     np.testing.assert_array_equal(a.ys[1::2], highs[0])
     np.testing.assert_allclose(a.xs[0::2], times - times[-1], atol=1e-5)
     assert np.isnan(b.ys[100:102]).all() and np.isfinite(np.delete(b.ys, [100, 101])).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 300), k=st.integers(1, 700), width=st.integers(50, 2500),
+       height=st.integers(20, 1500), window=st.floats(0.05, 6.0), seed=st.integers(0, 9))
+def test_traces_stay_in_budget_and_keep_each_windows_extremes(n, k, width, height, window, seed):
+    rng = np.random.default_rng(seed)
+    times = 100.0 + np.cumsum(rng.uniform(0.001, 0.02, k))
+    lows = rng.normal(size=(n, k)).astype(np.float32)
+    highs = lows + rng.uniform(0, 1, (n, k)).astype(np.float32)
+    view = ViewerSettings(stacked=False, autoscale=False, centers=np.zeros(n, np.float32))
+    frame = vv.trace_frame(view, tuple(map(str, range(n))), list(range(n)),
+                           (times, lows, highs), window, (width, height))
+    if isinstance(frame, str):
+        return
+    assert len(frame.traces) == (n if n <= vv.LEGEND_CHANNELS else min(vv.COLOUR_GROUPS, n))
+    points = sum(int(np.isfinite(t.ys).sum()) for t in frame.traces)
+    assert points <= 2 * max(vv.POINT_BUDGET, n * vv.MIN_POINTS)
+    shown = times >= times[-1] - window
+    kept = shown.copy()
+    per_channel = vv.points_per_channel(n, (width, height))
+    if shown.sum() > per_channel:  # folding drops the oldest few buckets of the window
+        first = np.flatnonzero(shown)[0]
+        f = -(-int(shown.sum()) // per_channel)
+        kept[first:first + int(shown.sum()) % f] = False
+    ys = np.concatenate([t.ys for t in frame.traces])
+    assert np.nanmax(ys) == highs[:, kept].max() and np.nanmin(ys) == lows[:, kept].min()
 
 
 def test_band_off_draws_the_two_edges_and_single_samples_one_line():

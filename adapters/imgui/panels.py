@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from imgui_bundle import imgui, implot
+from imgui_bundle import imgui, implot  # noqa: F401 - scripts and tests reach ImPlot here
 
 from .state import ViewerSettings, gui_state, parse_channels
 from .viewmodels.bridges import apply_bridge, bridge_views
@@ -55,7 +55,7 @@ from .widgets import (
 
 __all__ = ["BLUE", "GREEN", "GREY", "LEVEL_COLORS", "MAX_CHANNEL_LABELS", "MIN_POINTS", "ORANGE",
            "PIXELS_PER_POINT", "POINT_BUDGET", "RED", "STATE_COLORS", "STATUS_COLORS",
-           "ViewerSettings", "bridges_panel", "fold_buckets", "implot", "log_panel",
+           "ViewerSettings", "bridges_panel", "fold_buckets", "log_panel",
            "parse_channels", "pipeline_panel", "points_per_channel", "predictions_panel",
            "recording_panel", "refusable_button", "signal_viewer", "status_bar",
            "streams_panel", "viewer_data"]
