@@ -224,3 +224,25 @@ def test_a_session_with_no_sample_and_no_label_ends_at_zero(tmp_path):
     with open_session(session.close(pack=False).location) as empty:
         assert empty.time_span("emg") is None
         assert empty.end_time == 0.0
+
+
+def test_a_stream_of_one_sample_reads_back_its_timestamp(tmp_path):
+    # Survivor: the "nothing to read" shortcut `n == 0` changed to `n == 1`, which returned no
+    # timestamp for a stream that recorded exactly one sample.
+    session = ZarrStore(tmp_path, chunk_seconds=0.1).open_session(
+        SessionMeta("mutants", [StreamInfo("force", 1, 20.0)], class_names=("rest",)))
+    session.append("force", np.array([[7.0]], np.float32), np.array([50.25]))
+    with open_session(session.close(pack=False).location) as single:
+        assert single.timestamps("force").tolist() == [50.25]
+
+
+def test_only_bridge_frame_groups_are_listed_as_bridges(tmp_path):
+    # Survivor: `... and n.count("/") == 2` turned into `or`, which listed every two-level
+    # zarr.json (each stream's group) as a bridge with a garbled name.
+    folder = _closed_folder(tmp_path)
+    with open_session(folder) as session:
+        assert session.bridges() == []
+    (folder / "bridges" / "cam.zarr").mkdir(parents=True)
+    (folder / "bridges" / "cam.zarr" / "zarr.json").write_text("{}")
+    with open_session(folder) as session:
+        assert session.bridges() == ["cam"]
