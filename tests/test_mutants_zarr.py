@@ -15,8 +15,9 @@ import pytest
 
 pytest.importorskip("zarr")
 
-from hexloop.adapters.zarr import ZarrStore, open_session  # noqa: E402
+from hexloop.adapters.zarr import ReadLimitError, ZarrStore, open_session  # noqa: E402
 from hexloop.adapters.zarr import online as zarr_online  # noqa: E402
+from hexloop.adapters.zarr import reading as reading_module  # noqa: E402
 from hexloop.adapters.zarr.layout import (  # noqa: E402
     MANIFEST_NAME,
     SessionFormatError,
@@ -246,3 +247,14 @@ def test_only_bridge_frame_groups_are_listed_as_bridges(tmp_path):
     (folder / "bridges" / "cam.zarr" / "zarr.json").write_text("{}")
     with open_session(folder) as session:
         assert session.bridges() == ["cam"]
+
+
+def test_the_read_limit_counts_the_timestamps_as_well_as_the_samples(tmp_path, monkeypatch):
+    # Survivor: the estimate subtracted the 8 bytes of each timestamp instead of adding them,
+    # so a read whose samples fit the limit but whose timestamps do not went ahead.
+    folder = _closed_folder(tmp_path)  # emg: 30 samples of 2 float32 channels, float64 stamps
+    monkeypatch.setattr(reading_module, "MAX_READ_BYTES", 30 * (2 * 4 + 8) - 1)
+    with open_session(folder) as session:
+        with pytest.raises(ReadLimitError, match="samples 0..30 of stream 'emg' needs"):
+            session.data("emg")
+        assert session.data("emg", 0, 29)[0].shape == (2, 29)
