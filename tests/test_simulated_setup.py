@@ -1,7 +1,6 @@
 """examples/simulated.toml rehearses the real thing (#15): the cue buttons drive the simulated
 source, so a model trained on a cued recording beats chance clearly, online too."""
 
-import time
 import uuid
 from pathlib import Path
 
@@ -35,12 +34,20 @@ def setup_file(tmp_path: Path, extra_options: str = "") -> Path:
     return path
 
 
+def newest_sample(app) -> float:
+    _, ts = app.ctx.streams["emg"].get_window()
+    return float(ts[-1]) if ts.size else float("-inf")
+
+
 def cue_rounds(app, classes, rounds=ROUNDS, trial_s=TRIAL_S):
-    """Press each class's cue button in turn, as a user would, `rounds` times."""
+    """Press each class's cue button in turn, as a user would, `rounds` times; each trial lasts
+    until the stream holds `trial_s` of samples after its cue (not wall time, which a busy
+    machine stretches for the acquisition thread)."""
     for _ in range(rounds):
         for name in classes:
+            onset = app.clock.now()
             app.cue(name)
-            time.sleep(trial_s)  # the trial's duration: the participant holds the gesture
+            assert wait_for(lambda t=onset: newest_sample(app) >= t + trial_s, 10)
 
 
 def test_simulated_setup_with_cues_trains_a_model_that_beats_chance(tmp_path):
