@@ -228,9 +228,8 @@ class Pipeline:
         t0 = time.monotonic()
         try:
             setup = training.pipeline_setup(self, data.task, data.names)
-            if self._train is None or self._predict is None:
-                raise RuntimeError("no train or predict function: use_model() or "
-                                   "@pipeline.train and @pipeline.predict first")
+            if self._train is None:
+                raise RuntimeError("no train function: use_model() or @pipeline.train first")
             model, report = training.run_training(
                 self._train, self._predict, data, job, folds=self.cv_folds, setup=setup,
                 on_curve=lambda stage, curve: setattr(self, "curve", (stage, curve)))

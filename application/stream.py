@@ -311,6 +311,7 @@ class Stream:
     def _note_jumps(self, jumps: list[Discontinuity], recording: bool) -> None:
         """Log the first clock jump, then each time the count reaches 10, 100, 1000, ..."""
         self.discontinuities.extend(jumps)
+        assert self._clock is not None, "clock jumps come from the acquisition's clock"
         total = self._clock.jumps
         if total < self._next_jump_note:
             return
@@ -329,10 +330,12 @@ class Stream:
             )
 
     def _note_values(self, chunk, first_sample: int) -> None:
+        info = self.info
+        assert info is not None, "values come after connect()"
         if chunk.non_finite:
             self._non_finite += chunk.non_finite
-            kept = ("kept verbatim" if self.info.np_dtype.kind == "f"
-                    else f"NaN stored as 0 in this {self.info.dtype} stream")
+            kept = ("kept verbatim" if info.np_dtype.kind == "f"
+                    else f"NaN stored as 0 in this {info.dtype} stream")
             self._warn_once("non-finite", (
                 f"stream {self.name}: {chunk.non_finite} NaN or infinite values from sample "
                 f"{first_sample} on ({kept}; devices mark dropped samples this way); built-in "
@@ -341,12 +344,14 @@ class Stream:
             self._clipped += chunk.clipped
             self._warn_once("clipped", (
                 f"stream {self.name}: {chunk.clipped} values from sample {first_sample} on were "
-                f"outside the {self.info.dtype} range and were saturated to its limits (never "
+                f"outside the {info.dtype} range and were saturated to its limits (never "
                 "wrapped); the source delivers more than the stream's dtype holds: declare a "
                 "wider dtype if these values matter"))
 
     def _acquire(self) -> None:
         info, buffer, decimator, clock = self.info, self.buffer, self._decimator, self._clock
+        if info is None or buffer is None or decimator is None or clock is None:
+            raise RuntimeError(f"stream {self.name}: acquiring before connect()")
         poll_labels = getattr(self.source, "poll_labels", None)
         rate = info.sampling_rate
         idle = min(self.max_idle_wait_s, 0.001 if rate == 0 else max(0.0005, 8.0 / rate))

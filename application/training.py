@@ -99,7 +99,7 @@ def _class_of(values: Mapping[str, Any], names: tuple[str, ...]) -> int:
         ) from None
 
 
-def classifier(model: Any, predict: Callable[[Any, np.ndarray], Mapping[str, Any]],
+def classifier(model: Any, predict: Callable[[Any, np.ndarray], Mapping[str, Any]] | None,
                names: tuple[str, ...]) -> Callable[[np.ndarray], int]:
     """features -> class index: through the Model port when the model names its outputs by the
     classes (whatever the pipeline's predict renames them to), else through `predict`, whose
@@ -108,6 +108,9 @@ def classifier(model: Any, predict: Callable[[Any, np.ndarray], Mapping[str, Any
     if set(names) <= set(outputs) and callable(getattr(model, "predict", None)):
         index = [outputs.index(n) for n in names]
         return lambda x: int(np.argmax(np.asarray(model.predict(x), dtype=np.float64)[index]))
+    if predict is None:
+        raise TypeError("cross-validation needs a predict function (@pipeline.predict) or a "
+                        "model whose output_names are the class names")
     return lambda x: _class_of(predict(model, x), names)
 
 
@@ -122,7 +125,7 @@ def _shares(sizes: list[int]) -> list[tuple[float, float]]:
 
 def run_training(
     train: Callable[[TrainingData, TrainingJob], Any],
-    predict: Callable[[Any, np.ndarray], Mapping[str, Any]],
+    predict: Callable[[Any, np.ndarray], Mapping[str, Any]] | None,
     data: TrainingData,
     job: TrainingJob,
     *,
