@@ -28,6 +28,18 @@ from hexloop.domain.state import State, StateMachine  # noqa: E402
 from hexloop.domain.streams import StreamInfo  # noqa: E402
 
 
+def test_view_models_never_import_imgui():
+    import ast
+    from pathlib import Path
+
+    folder = Path(vv.__file__).parent
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any("imgui" in name for name in names), f"{path.name} imports {names}"
+
+
 # --- fakes ------------------------------------------------------------------------------------
 class Tasks:
     """state.Tasks without threads: `running` names are busy."""
