@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,8 @@ class FrameRecorder:
         self.lifecycle = ChildLifecycle()
         self.failure: BaseException | None = None
         self.finished = ""  # why capture ended on its own without an error (end of the file)
-        self.frames_array = self.ts_array = None
+        self.frames_array: Any = None  # zarr arrays, opened by _open_output
+        self.ts_array: Any = None
         self.first_index = 0
         self.captured = 0  # frames handed to the buffer by this run
         self.written = 0  # frames on disk from this run
@@ -76,8 +78,8 @@ class FrameRecorder:
         self._queued_bytes = 0
         self._queued_cv = threading.Condition()
         self._capture_stop = threading.Event()
-        self._cap = None
-        self._outlet = None
+        self._cap: Any = None  # cv2.VideoCapture (untyped)
+        self._outlet: Any = None  # pylsl.StreamOutlet (untyped)
 
     # -- main thread ---------------------------------------------------------------------------
 
@@ -122,8 +124,9 @@ class FrameRecorder:
         stuck = capture.is_alive()
         with self._buffer_lock:
             self._buffer_closed = True
-            if self._fill:
-                self._enqueue(self._block[: self._fill].copy(), self._block_ts[: self._fill].copy())
+            block, block_ts = self._block, self._block_ts
+            if self._fill and block is not None and block_ts is not None:
+                self._enqueue(block[: self._fill].copy(), block_ts[: self._fill].copy())
                 self._fill = 0
         self._queue.put(_DONE)
         writer.join()
@@ -228,7 +231,8 @@ class FrameRecorder:
                     raise BridgeExitError(BridgeExit.OUTPUT_EXISTS,
                                           f"{self.output} exists but holds no bridge frames; "
                                           "refusing to write into it")
-                frames, stamps = group[FRAMES], group[TIMESTAMPS]
+                frames: Any = group[FRAMES]  # zarr arrays (a Group if someone altered the file)
+                stamps: Any = group[TIMESTAMPS]
                 if tuple(frames.shape[1:]) != shape:
                     raise BridgeExitError(
                         BridgeExit.OUTPUT_EXISTS,
@@ -341,16 +345,17 @@ class FrameRecorder:
         with self._buffer_lock:
             if self._buffer_closed:
                 return
-            if self._block is None:
-                self._block = np.empty((self.chunk_frames, *frame.shape), np.uint8)
-                self._block_ts = np.empty(self.chunk_frames, np.float64)
-            self._block[self._fill] = frame
-            self._block_ts[self._fill] = stamp
+            block, block_ts = self._block, self._block_ts
+            if block is None or block_ts is None:
+                block = self._block = np.empty((self.chunk_frames, *frame.shape), np.uint8)
+                block_ts = self._block_ts = np.empty(self.chunk_frames, np.float64)
+            block[self._fill] = frame
+            block_ts[self._fill] = stamp
             self._fill += 1
             index = self.first_index + self.captured
             self.captured += 1
             if self._fill == self.chunk_frames:
-                full, full_ts = self._block, self._block_ts
+                full, full_ts = block, block_ts
                 self._block = np.empty_like(full)
                 self._block_ts = np.empty_like(full_ts)
                 self._fill = 0
@@ -432,9 +437,9 @@ def main(argv: list[str] | None = None) -> int:
         problems.append("give both --width and --height, or neither")
     if args.chunk_frames is not None and args.chunk_frames < 1:
         problems.append(f"--chunk-frames must be at least 1, got {args.chunk_frames}")
-    problems = [p for p in problems if p]
-    if problems:
-        report(args.name, "; ".join(problems))
+    found = [p for p in problems if p]
+    if found:
+        report(args.name, "; ".join(found))
         return int(BridgeExit.USAGE)
     recorder = FrameRecorder(
         args.name, parse_source(args.source), args.output, args.fps, loop=args.loop,
