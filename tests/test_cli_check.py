@@ -190,7 +190,6 @@ def test_check_compares_options_with_the_constructor_read_from_source(tmp_path):
     assert seen["code"] == 2 and seen["imported"] == [], seen
     for expected in ("streams[0].options.chanels: not an option of this adapter; "
                      "did you mean 'channels'?",
-                     "store.options.base_dir: is required by this adapter",
                      "store.options.chunk_seconds: must be a number, got '1'",
                      "model.options.epochs: must be a number, got 'many'"):
         assert expected in out.stderr, out.stderr
