@@ -201,12 +201,12 @@ def test_live_through_pipeline_with_replay(subject, trained, tmp_path):
     _run_app(recorder, record)
     assert pipeline.model.output_names == GESTURES
 
-    # 2. Replay series 2 (15x) into a fresh app that loads the saved model and predicts live.
-    source = _replay(series(subject, 2), speed=15.0)
+    # 2. Replay series 2 (10x) into a fresh app that loads the saved model and predicts live.
+    source = _replay(series(subject, 2), speed=10.0)
     app = App("uci-live")
     stream = Stream("emg", source, window_ms=200, buffer_ms=2000)
     app.streams(stream)
-    live = Pipeline(app, predict_hz=150.0)  # a tick every 100 samples of the recording
+    live = Pipeline(app, predict_hz=100.0)  # a tick every 100 samples of the recording
     live.extract(lambda windows: emg_features(windows["emg"]))
     live.use_model(lambda: TorchClassifier(seed=0))
     live.load_model(tmp_path / "pipeline.hexmodel")
