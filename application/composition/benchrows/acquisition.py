@@ -8,10 +8,14 @@ import functools
 import os
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .common import Group, RowResult
+
+if TYPE_CHECKING:
+    from hexloop.domain.pipeline import TrainingJob
 
 CHANNELS, RATE = 64, 2048.0
 
@@ -82,7 +86,7 @@ def _training_data():
                         sim.class_names)
 
 
-def _train_for(threads: int | None, switch_s: float) -> tuple[threading.Thread, object]:
+def _train_for(threads: int | None, switch_s: float) -> tuple[threading.Thread, TrainingJob]:
     """Train a TorchClassifier on its own thread (as the app's training thread does) until
     cancelled; `threads` None is what the app gives torch; `switch_s` the GIL switch interval
     fit uses."""
@@ -121,7 +125,8 @@ def jitter_rows(quick: bool) -> list[RowResult]:
 
     cores = model.usable_cores()
     switch = model.TRAINING_SWITCH_INTERVAL_S
-    results = {"app threads": model.training_threads(), "all cores threads": cores}
+    results: dict[str, Any] = {"app threads": model.training_threads(),
+                               "all cores threads": cores}
     gaps: dict[str, list[np.ndarray]] = {"idle": [], "app": [], "all cores": []}
     rounds = 2 if quick else 3  # alternate, so a load that comes and goes hits all three
     try:
@@ -144,16 +149,16 @@ def jitter_rows(quick: bool) -> list[RowResult]:
             ("app", "acquisition.gap_training", "<= 2", "as the app trains"),
             ("all cores", "acquisition.gap_training_all_cores", "",
              "as before #13: torch on every core, 5 ms GIL switching")):
-        gaps = results[label]
-        p99 = float(np.percentile(gaps, 99))
+        gap = results[label]
+        p99 = float(np.percentile(gap, 99))
         rows.append(RowResult(
             key, f"acquisition read-gap p99 while training ({how}) vs idle",
             p99 / idle_p99, target,
-            f"p99 {p99 * 1e3:.1f} ms (max {gaps.max() * 1e3:.0f} ms) training with "
+            f"p99 {p99 * 1e3:.1f} ms (max {gap.max() * 1e3:.0f} ms) training with "
             f"{results[label + ' threads']} torch threads of {cores} cores; idle p99 "
             f"{idle_p99 * 1e3:.1f} ms (max {results['idle'].max() * 1e3:.0f} ms)",
             "the same thread's read-gap p99 with nothing training",
-            {"p99_s": p99, "max_s": float(gaps.max()), "idle_p99_s": idle_p99,
+            {"p99_s": p99, "max_s": float(gap.max()), "idle_p99_s": idle_p99,
              "torch_threads": results[label + " threads"], "cores": cores}))
     return rows
 
@@ -177,6 +182,7 @@ def idle_wait_row(quick: bool) -> RowResult:
             try:
                 _connected(stream)
                 time.sleep(0.3)
+                assert stream._thread is not None, "started above"
                 tid = stream._thread.native_id
                 cpu0, wall0 = _thread_cpu_s(tid), time.monotonic()
                 clock.ages.clear()

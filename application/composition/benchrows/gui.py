@@ -37,12 +37,14 @@ def run(quick: bool) -> list[RowResult]:
     if not SCRIPT.is_file():
         return _skipped(f"needs a source checkout: {SCRIPT} not found")
     spec = importlib.util.spec_from_file_location("hexloop_bench_gui", SCRIPT)
+    if spec is None or spec.loader is None:
+        return _skipped(f"{SCRIPT} cannot be loaded as a module")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     measure = getattr(module, "measure_frame_times", None)
     if measure is None:
         return _skipped(f"{SCRIPT.name} has no measure_frame_times(scene, frames, view)")
-    rows = []
+    rows: list[RowResult] = []
     for scene, view in ROWS:
         if quick and rows:
             rows.append(RowResult(_key(scene, view), scene, skipped=(

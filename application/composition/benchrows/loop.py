@@ -89,8 +89,9 @@ def _predicting_app(source, hz: float, name: str):
     app = App(name)
     app.streams(Stream("emg", source, window_ms=100, buffer_ms=1000))
     pipeline = Pipeline(app, predict_hz=hz)
-    pipeline.extract(lambda windows: float(np.abs(windows["emg"]).mean()))
-    pipeline.predict(lambda model, features: {"level": features})
+    # a float as the features, sent as it is: the cheapest extract and predict there are
+    pipeline.extract(lambda windows: float(np.abs(windows["emg"]).mean()))  # type: ignore[arg-type,return-value]
+    pipeline.predict(lambda model, features: {"level": features})  # type: ignore[dict-item]
     pipeline.model = object()  # predict needs no model here, only a non-empty slot
     app.start()
     stream = app.ctx.streams["emg"]
@@ -198,7 +199,7 @@ def rate_row(quick: bool) -> RowResult:
         n1, t1 = pipeline.predictions.count, time.monotonic()
         sends = np.array(transport.times[s0:])
     finally:
-        if job is not None:
+        if job is not None and worker is not None:
             job.cancel()
             worker.join(10)
         app.shutdown()
