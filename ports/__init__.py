@@ -3,6 +3,7 @@
 from .bridge import Bridge, BridgeStartError
 from .clock import Clock
 from .conditioner import Conditioner, ConditionerFactory
+from .markers import MarkerOutlet
 from .model import Model, ModelFileError
 from .renderer import Renderer, RenderTarget
 from .source import Source, SourceLost
@@ -13,10 +14,10 @@ from .transport import Transport
 #: that can break an existing adapter (a method added to a port, a signature or a threading rule
 #: changed) raises the major, and with it hexloop's minor release while hexloop is 0.x; an
 #: addition adapters may ignore (an optional hook, a new contract check) raises the minor.
-PORTS_VERSION = (1, 1)  # 1.1: the Conditioner port and check_conditioner (#14)
+PORTS_VERSION = (1, 2)  # 1.1: the Conditioner port (#14); 1.2: MarkerOutlet, check_marker_outlet (#15)
 
 __all__ = [
     "PORTS_VERSION",
-    "Bridge", "BridgeStartError", "Clock", "Conditioner", "ConditionerFactory", "Model", "ModelFileError", "Renderer", "RenderTarget", "Source", "SourceLost",
+    "Bridge", "BridgeStartError", "Clock", "Conditioner", "ConditionerFactory", "MarkerOutlet", "Model", "ModelFileError", "Renderer", "RenderTarget", "Source", "SourceLost",
     "RecordedSession", "RecordingSession", "Store", "Transport",
 ]

@@ -21,6 +21,7 @@ from hexloop.domain.streams import StreamInfo
 
 from .clock import Clock
 from .conditioner import Conditioner
+from .markers import MarkerOutlet
 from .model import Model, ModelFileError
 from .renderer import Renderer, RenderTarget
 from .source import Source
@@ -106,6 +107,37 @@ def check_transport(
     else:
         raise AssertionError("send() after close() must raise RuntimeError")
     transport.close()
+
+
+def check_marker_outlet(make: Callable[[], MarkerOutlet],
+                        received: Callable[[], list[tuple[str, float]]] | None = None) -> None:
+    """open/push/close of a protocol's cue markers; push after close raises; `received()` (if
+    given) sees every marker with the timestamp it was pushed with, in order."""
+    outlet = make()
+    _require(isinstance(outlet, MarkerOutlet), f"{outlet!r} does not implement MarkerOutlet")
+    outlet.open()
+    now = time.monotonic()
+    sent = [("fist", now), ("rest", now + 0.5), ("pinch \u00e9", now + 1.0)]
+    for marker, stamp in sent:
+        outlet.push(marker, stamp)
+    if received is not None:
+        deadline = time.monotonic() + 5.0
+        got: list[tuple[str, float]] = []
+        while len(got) < len(sent) and time.monotonic() < deadline:
+            got += received()
+            time.sleep(0.01)
+        _require([m for m, _ in got] == [m for m, _ in sent],
+                 f"pushed {[m for m, _ in sent]}, received {[m for m, _ in got]}")
+        _require(all(abs(a - b) < 1e-6 for (_, a), (_, b) in zip(sent, got)),
+                 f"markers must keep the timestamps they were pushed with: {sent} vs {got}")
+    outlet.close()
+    try:
+        outlet.push("late", time.monotonic())
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("push() after close() must raise RuntimeError")
+    outlet.close()
 
 
 def check_model(make: Callable[[], Model], data: TrainingData) -> None:
