@@ -158,7 +158,11 @@ class App:
             return lambda: None
         previous = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, lambda *_: self.request_exit())
-        return lambda: signal.signal(signal.SIGTERM, previous)
+
+        def restore() -> None:
+            signal.signal(signal.SIGTERM, previous)
+
+        return restore
 
     def shutdown(self) -> None:
         """Finalize a recording, stop training and predicting, run cleanup hooks, stop threads.

@@ -38,15 +38,19 @@ MAX_IDLE_WAIT_S = 0.001
 
 
 class _OwnerContext(Protocol):
-    log: Log
-    recording: object | None
+    @property
+    def log(self) -> Log: ...
+
+    @property
+    def recording(self) -> object | None: ...
 
 
 class StreamOwner(Protocol):
     """What a Stream uses of the App it is attached to; a Protocol, so this module imports no
     App (the App imports streams, never the other way round)."""
 
-    ctx: _OwnerContext
+    @property
+    def ctx(self) -> _OwnerContext: ...
 
     def mark(self, label: str | int, time_s: float | None = None) -> object: ...
 
