@@ -15,7 +15,12 @@ import pytest
 
 pytest.importorskip("zarr")
 
-from hexloop.adapters.zarr import ReadLimitError, ZarrStore, open_session  # noqa: E402
+from hexloop.adapters.zarr import (  # noqa: E402
+    ReadLimitError,
+    ZarrStore,
+    open_session,
+    verify_session,
+)
 from hexloop.adapters.zarr import online as zarr_online  # noqa: E402
 from hexloop.adapters.zarr import reading as reading_module  # noqa: E402
 from hexloop.adapters.zarr.layout import (  # noqa: E402
@@ -258,3 +263,17 @@ def test_the_read_limit_counts_the_timestamps_as_well_as_the_samples(tmp_path, m
         with pytest.raises(ReadLimitError, match="samples 0..30 of stream 'emg' needs"):
             session.data("emg")
         assert session.data("emg", 0, 29)[0].shape == (2, 29)
+
+
+def test_a_hole_before_the_last_block_of_a_crashed_recording_is_damage(tmp_path):
+    # Survivor: the last block present taken as present[+1] (the second) instead of present[-1],
+    # so in a recording cut off by a crash a block missing after the second was not reported.
+    session = ZarrStore(tmp_path, chunk_seconds=0.1).open_session(
+        SessionMeta("mutants", [StreamInfo("emg", 2, 100.0)], class_names=("rest",)))
+    session.append("emg", np.zeros((40, 2), np.float32), 50.0 + np.arange(40) / 100.0)
+    folder = Path(session.close(pack=False).location)
+    _as_crashed(folder)
+    (folder / "streams" / "emg" / "data" / "c.2.0").unlink()  # blocks 0, 1 and 3 remain
+    report = verify_session(folder)
+    assert [(d.samples, d.file) for d in report.damaged if "block's file is missing" in d.what] \
+        == [((20, 30), "streams/emg/data/c.2.0")]
