@@ -5,6 +5,10 @@ an LSL clock stream. Run as `python -m hexloop.adapters.opencv.child --name cam 
 Threads: the main thread only waits (so SIGTERM/SIGINT are handled at once) and watches for a
 stalled source; a capture thread reads and timestamps frames and pushes the clock samples; a
 writer thread appends whole shards to Zarr, so a slow disk never delays a timestamp.
+
+Kept whole, a little over 400 lines: the three threads share one FrameRecorder's state (the
+block being filled, the backlog, the failure); the devices live in capture.py and the on-disk
+format in frames.py.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from hexloop.adapters.subprocess.lifecycle import BridgeExitError, ChildLifecycl
 from hexloop.domain.bridges import BridgeExit, bridge_name_problem
 from hexloop.domain.pacing import MonotonicClock, Ticker
 
+from .capture import is_live, make_clock_outlet, open_capture, parse_source
 from .frames import FORMAT, FRAMES, TIMESTAMPS, VERSION, valid_frame_count
 
 #: Timestamps are chunked this many shards at a time (a rewrite per shard is a few KB).
@@ -37,15 +42,6 @@ OUTLET_LINGER_S = 0.3
 #: A live source may deliver this many frames in a burst before thinning starts.
 LIVE_BURST_FRAMES = 3
 _DONE = object()
-
-
-def parse_source(text: str) -> int | str:
-    """A device index ("0") or a video file path / stream URL."""
-    return int(text) if text.isdigit() else text
-
-
-def is_live(source: int | str) -> bool:
-    return isinstance(source, int) or "://" in source
 
 
 class FrameRecorder:
@@ -89,8 +85,8 @@ class FrameRecorder:
         import pylsl
 
         self._check_output()
-        self._cap = self._open_capture(cv2)
-        self._outlet = self._make_outlet(pylsl)
+        self._cap = open_capture(cv2, self.source, self.fps, self.size, self.stall_timeout_s)
+        self._outlet = make_clock_outlet(pylsl, self.name, self.fps, self.output)
         report(self.name, f"capturing {self.source!r} at {self.fps:g} frames/s into {self.output}"
                           f" (LSL config: {os.environ.get('LSLAPICFG') or 'liblsl default'})")
         writer = threading.Thread(target=self._write_loop, name="writer", daemon=True)
@@ -179,46 +175,6 @@ class FrameRecorder:
         except OSError as e:
             raise BridgeExitError(BridgeExit.OUTPUT_FAILED,
                                   f"cannot create {self.output.parent}: {e}") from e
-
-    def _open_capture(self, cv2):
-        if isinstance(self.source, str) and not is_live(self.source):
-            if not Path(self.source).is_file():
-                raise BridgeExitError(BridgeExit.SOURCE_UNAVAILABLE,
-                                      f"video file {self.source} does not exist")
-            cap = cv2.VideoCapture(self.source)
-        elif isinstance(self.source, str):  # a stream URL: do not hang forever on it
-            timeout_ms = int(self.stall_timeout_s * 1000)
-            cap = cv2.VideoCapture(self.source, cv2.CAP_ANY, [
-                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-                timeout_ms])
-        else:
-            cap = cv2.VideoCapture(self.source)
-        if not cap.isOpened():
-            hint = (
-                f"camera {self.source} could not be opened: check it is plugged in, not used by "
-                f"another program, and that you may read /dev/video{self.source}"
-                if isinstance(self.source, int)
-                else f"{self.source!r} could not be opened: check the path or URL and its codec"
-            )
-            raise BridgeExitError(BridgeExit.SOURCE_UNAVAILABLE, hint)
-        if is_live(self.source):
-            cap.set(cv2.CAP_PROP_FPS, self.fps)
-            if self.size:
-                cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.size[0])
-                cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1])
-        return cap
-
-    def _make_outlet(self, pylsl):
-        info = pylsl.StreamInfo(f"{self.name}_clock", "FrameClock", 2, self.fps,
-                                pylsl.cf_double64, f"hexloop-bridge-{self.name}")
-        channels = info.desc().append_child("channels")
-        for label, unit in (("frame", "index"), ("capture_time", "s")):
-            ch = channels.append_child("channel")
-            ch.append_child_value("label", label)
-            ch.append_child_value("unit", unit)
-        info.desc().append_child_value("frames_path", str(self.output.resolve()))
-        info.desc().append_child_value("format", FORMAT)
-        return pylsl.StreamOutlet(info)
 
     def _open_arrays(self, shape: tuple[int, int, int]) -> None:
         """On the first frame: create the arrays, or check and resume existing ones."""
