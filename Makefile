@@ -62,6 +62,7 @@ $(CORE)/.installed: $(DEPS)
 MODULE ?=
 SAMPLE ?=
 mutation: $(VENV)/.installed-dev
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e ".[mutation]"
 	$(VENV)/bin/python mutation/run.py $(if $(MODULE),--module $(MODULE)) $(if $(SAMPLE),--sample $(SAMPLE))
 
 # The GUI screenshots in docs/img, taken in a real window under Xvfb.
