@@ -7,8 +7,11 @@ per Output, and describes the model in `extras["online"]` (application/online.py
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
+
+from hexloop.domain.labels import LabelTrack
 from hexloop.domain.online import (
     DEFAULT_HOLD_S,
     NotClassScores,
@@ -16,19 +19,41 @@ from hexloop.domain.online import (
     decisions,
     score_online,
 )
+from hexloop.domain.session import SessionMeta
+from hexloop.domain.streams import StreamInfo
 
 from .layout import SessionFormatError
+
+
+class _Session(Protocol):
+    """What scoring reads of a ZarrSession (a Protocol: reading.py imports this module)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def streams(self) -> tuple[StreamInfo, ...]: ...
+
+    @property
+    def meta(self) -> SessionMeta: ...
+
+    @property
+    def labels(self) -> LabelTrack: ...
+
+    def info(self, stream: str) -> StreamInfo: ...
+
+    def data(self, stream: str) -> tuple[np.ndarray, np.ndarray]: ...
 
 PREDICTIONS_TYPE = "Predictions"
 OUTPUT_TYPE = "Output"
 
 
-def online_streams(session: Any, kind: str = PREDICTIONS_TYPE) -> list[str]:
+def online_streams(session: _Session, kind: str = PREDICTIONS_TYPE) -> list[str]:
     """The names of the session's streams of type `kind` ("Predictions" or "Output")."""
     return [info.name for info in session.streams if info.type == kind]
 
 
-def online_score(session: Any, stream: str | None = None, hold_s: float = DEFAULT_HOLD_S,
+def online_score(session: _Session, stream: str | None = None, hold_s: float = DEFAULT_HOLD_S,
                  settle_s: float = 0.0) -> OnlineScore:
     """Online accuracy (overall, per class) and decision latency after each cue of a prediction
     stream (the first one by default) or an output stream (what an Output sent)."""
@@ -57,7 +82,7 @@ def _model_line(entry: dict) -> str:
     return f"  model {kind}, {where}{summary}"
 
 
-def describe_online(session: Any) -> list[str]:
+def describe_online(session: _Session) -> list[str]:
     """The `online` section of `hexloop inspect`: per prediction and output stream, the online
     accuracy and decision latency; the model used. Empty for a session recorded offline."""
     predictions = online_streams(session)
