@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import weakref
+from typing import TextIO
 
 import attrs
 
@@ -191,7 +192,7 @@ class ConsoleHandler(logging.StreamHandler):
         self.setFormatter(Formatter())
 
     @property
-    def stream(self):  # type: ignore[override]
+    def stream(self) -> TextIO:  # the stderr of now, not of when the handler was made
         return sys.stderr
 
     @stream.setter

@@ -4,7 +4,9 @@ slug, result, its waits (`_sleep`, `_trials`) and its display (`_show`)."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -24,6 +26,12 @@ class Phases:
     slug: str
     result: Any
     model_path: Any
+    # the runner's waits and display (ProtocolRunner defines them)
+    _abort: threading.Event
+    _quit: threading.Event
+    _trials: Callable[[str], None]
+    _sleep: Callable[..., None]
+    _show: Callable[..., None]
 
     def _extras(self, phase: str) -> dict:
         return {"protocol": {**jsonable(attrs.asdict(self.spec)), "phase": phase,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import numpy as np
@@ -221,7 +222,7 @@ class LevelTimeline:
 
     def __init__(self, spec: ProtocolSpec):
         self.spec = spec
-        self._trials: list[list] = []  # [onset, offset or None, class index]
+        self._trials: list[list[Any]] = []  # [onset, offset or None, class index]
         self._lock = threading.Lock()
 
     def open(self, time: float, class_name: str) -> None:
@@ -233,7 +234,7 @@ class LevelTimeline:
             if self._trials and self._trials[-1][1] is None:
                 self._trials[-1][1] = float(time)
 
-    def levels(self, times) -> list[list[float]]:
+    def levels(self, times: Sequence[float] | np.ndarray) -> list[list[float]]:
         """(classes, n) levels at `times` (seconds, ascending or not)."""
         with self._lock:
             trials = [tuple(t) for t in self._trials]
@@ -264,14 +265,14 @@ class RampScore:
             out.append(f"  {name}: correlation {r:.2f}, RMS error {e:.2f}")
         return out
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"scored": self.scored, "per_class": {
             n: {"correlation": r, "rmse": e}
             for n, r, e in zip(self.class_names, self.correlation, self.rmse)}}
 
 
-def ramp_score(predicted, predicted_names, predicted_times, level, level_names,
-               level_times) -> RampScore:
+def ramp_score(predicted: Any, predicted_names: Sequence[str], predicted_times: Any, level: Any,
+               level_names: Sequence[str], level_times: Any) -> RampScore:
     """Score predictions (channels, n) against the recorded cue level (classes, m): the level
     at each prediction's time is the newest level sample at or before it; channels matched by
     name. Predictions before the first level sample are not scored."""

@@ -62,7 +62,8 @@ def protocol_problems(data: dict) -> list[tuple[str, str]]:
         return out + [("protocol", str(e))]
     out += [(f"protocol.{key}", msg) for key, msg in spec.problems(names)]
     phases = spec.phases
-    model = data.get("model") if isinstance(data.get("model"), dict) else {}
+    raw_model = data.get("model")
+    model: dict[str, Any] = raw_model if isinstance(raw_model, dict) else {}
     if spec.ramp_s > 0 and model.get("adapter") == "torch_classifier":
         out.append(("model.adapter", "a protocol with ramps (ramp_s > 0) learns the cue level, "
                                      "a regression: use \"torch_regressor\""))
