@@ -381,6 +381,7 @@ class Pipeline:
     def start(self) -> None:
         """Start the predict thread and the outputs (the app does this at run())."""
         for out in self.outputs:
+            out.predict_hz = self.predict_hz  # mode "auto" phase-locks to the predictions
             out.start(self.app.clock, self.app.ctx.log)
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
@@ -405,8 +406,13 @@ class Pipeline:
         last_input = None
         log = self.app.ctx.log
         seen = (0, 0)
+        was_predicting = False
         while ticker.wait(self._stop):
             predicting = self.app.ctx.state is State.PREDICTING
+            if predicting and not was_predicting:  # health counts ticks while predicting only
+                ticker.reset_counts()
+                seen = (0, 0)
+            was_predicting = predicting
             if (ticker.late, ticker.overruns) != seen:
                 seen = (ticker.late, ticker.overruns)
                 self._warn_if_slow(ticker.health(), predicting)

@@ -22,7 +22,8 @@ class _Clock(Protocol):
 
 @attrs.frozen
 class LoopHealth:
-    """How a paced loop keeps its rate: a snapshot, counts since the loop started.
+    """How a paced loop keeps its rate: a snapshot, counts since the loop started (or since
+    `Ticker.reset_counts`, e.g. when predicting starts, so idle ticks never show).
 
     Every tick is counted `late` at most once: when it started more than half a period after
     its deadline, or when its work took longer than a period (`overruns`, also counted while
@@ -169,6 +170,15 @@ class Ticker:
         self.max_lateness_s = max(self.max_lateness_s, lateness)
         self._counted_late = lateness > self.SLACK * self.period
         self.late += self._counted_late
+
+    def reset_counts(self) -> None:
+        """Start the counts and maxima afresh (the grid stays): health then covers only what
+        came after, e.g. predicting rather than the idle ticks before it."""
+        with self._lock:
+            self.ticks = self.late = self.skipped = self.overruns = 0
+            self.last_duration_s = self.max_duration_s = self.max_lateness_s = 0.0
+            # The tick in progress (reset at its start) counts again if its work overruns.
+            self._counted_late = self._counted_overrun = False
 
     def health(self) -> LoopHealth:
         """A snapshot; a tick still working after a whole period is counted as an overrun now."""

@@ -165,3 +165,27 @@ def test_monotonic_clock_sleep_is_interruptible():
 def test_rate_must_be_positive_and_finite(hz):
     with pytest.raises(ValueError, match="positive number of Hz"):
         Ticker(hz, FakeClock())
+
+
+def test_reset_counts_forgets_what_came_before_and_keeps_the_grid():
+    """Idle ticks that started late must not show once predicting starts (the panel and the
+    status line would warn about a loop that had nothing to do)."""
+    from hexloop.adapters.fakes.clock import FakeClock
+    from hexloop.domain.pacing import Ticker
+
+    clock = FakeClock()
+    ticker = Ticker(100.0, clock)
+    assert ticker.wait()
+    clock.advance(0.05)  # the first tick's work overruns: late, overrun, deadlines skipped
+    assert ticker.wait()
+    before = ticker.health()
+    assert before.late and before.overruns and before.skipped
+    ticker.reset_counts()
+    fresh = ticker.health()
+    assert (fresh.ticks, fresh.late, fresh.skipped, fresh.overruns) == (0, 0, 0, 0)
+    assert fresh.max_duration_s == 0.0 and fresh.max_lateness_s == 0.0
+    deadline = ticker.next_deadline()
+    assert ticker.wait()  # on time: the grid is kept, nothing counted late
+    assert clock.now() == deadline
+    after = ticker.health()
+    assert (after.ticks, after.late, after.skipped) == (1, 0, 0)
