@@ -6,7 +6,7 @@ PIP_FLAGS := -q --disable-pip-version-check -c constraints.txt
 DEPS := pyproject.toml setup.py constraints.txt
 ADAPTER_PACKAGE := examples/adapter-package
 
-.PHONY: demo test lint test-full test-core screenshots mutation clean
+.PHONY: demo test lint typecheck docs layer-links test-full test-core screenshots mutation clean
 
 demo: $(VENV)/.installed-all
 	$(VENV)/bin/hexloop demo
@@ -16,6 +16,25 @@ test: lint test-full test-core
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	@$(MAKE) --no-print-directory typecheck docs
+
+# mypy: domain/ and ports/ strictly, adapters/ and application/ at the default level with
+# check_untyped_defs (pyproject.toml [tool.mypy]; docs/architecture.md, "Type checking").
+typecheck: $(VENV)/.installed-dev layer-links
+	$(VENV)/bin/mypy
+
+# The documentation site (mkdocs.yml) into site/, every warning an error; nothing is fetched.
+# `$(VENV)/bin/mkdocs serve` serves it while you edit. NO_MKDOCS_2_WARNING quiets the theme's
+# banner about its own future (mkdocs-material, pinned in constraints.txt).
+docs: $(VENV)/.installed-dev layer-links
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# The layer folders linked under build/typecheck/hexloop/, where mypy and mkdocstrings read them
+# as hexloop.domain, hexloop.ports, ... (the names they install under).
+layer-links:
+	@mkdir -p build/typecheck/hexloop
+	@for layer in domain ports adapters application; do \
+		ln -sfn ../../../$$layer build/typecheck/hexloop/$$layer; done
 
 # Four workers: most tests wait on threads, sockets and subprocesses rather than the CPU.
 # Then the adapter package from outside (examples/adapter-package, docs/adapters.md): its own
@@ -70,4 +89,4 @@ screenshots: $(VENV)/.installed-all
 	$(VENV)/bin/python docs/img/make_screenshots.py docs/img
 
 clean:
-	rm -rf $(VENV) $(CORE) build *.egg-info
+	rm -rf $(VENV) $(CORE) build site *.egg-info
