@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+from hexloop.ports.renderer import RenderTarget
+
 from .log import console_attached
 
 
@@ -27,7 +29,7 @@ class HeadlessRenderer:
         self._own_problems = problems is not None
         self.problems = problems if problems is not None else sys.stderr  # warnings, errors
 
-    def run(self, target) -> None:
+    def run(self, target: RenderTarget) -> None:
         tty = getattr(self.out, "isatty", lambda: False)()
         started = time.monotonic()
         next_print = started
