@@ -1,4 +1,5 @@
-"""Output: sends the latest pushed value to a Transport at a fixed rate, on its own thread."""
+"""Output: sends pushed values to a Transport on its own thread, as each prediction comes
+(phase-locked) or at a fixed rate (application/output_modes.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from hexloop.domain.pacing import LoopHealth, MonotonicClock, Ticker
 from hexloop.domain.pipeline import Prediction
 from hexloop.ports.transport import Transport
 
+from .output_modes import FIXED_RATE, ON_PREDICTION, PushLoop, Slot, check_mode, resolve_mode
+
 _STOP = object()
 
 
@@ -26,14 +29,19 @@ class OutputHealth(LoopHealth):
     sent: int = 0
     errors: int = 0
     blocked_sends: int = 0
+    mode: str = ""  # "on_prediction" or "fixed_rate" (application/output_modes.py)
 
     def summary(self, overruns: str = "blocked") -> str:
         return super().summary(overruns)
 
 
 class Output:
-    """`push(value)` only stores a reference (no queue, never blocks); the output thread sends
-    the latest value every 1/hz seconds on absolute deadlines.
+    """`push(value)` only stores a reference (no queue, never waits for a send); the output
+    thread sends it. `mode` says when (application/output_modes.py): "on_prediction" sends each
+    new value once, as soon as it is pushed, never more than `hz` a second (latest wins);
+    "fixed_rate" sends the latest value every 1/hz seconds on absolute deadlines, resending it;
+    "auto" (default) is "on_prediction" when a Pipeline whose predict_hz is at most `hz` feeds
+    the Output (it sets `predict_hz`), else "fixed_rate".
 
     A send slower than a period cannot hold the predict thread up (a push takes no lock); it
     shows in `health` (blocked sends, late and skipped ticks) and is warned about once in the
@@ -46,9 +54,16 @@ class Output:
     """
 
     def __init__(self, transport: Transport, hz: float = 50.0,
-                 channels: Sequence[str] | None = None, name: str = "output"):
+                 channels: Sequence[str] | None = None, name: str = "output",
+                 mode: str | None = None):
         if not 0 < hz < float("inf"):  # inf would pass here and fail later, in the thread
             raise ValueError(f"output {name!r}: hz must be a positive finite number, got {hz}")
+        self.mode = check_mode(mode, name)
+        #: The rate of the pipeline pushing into this Output (set by Pipeline.start): "auto"
+        #: phase-locks to it when hz >= predict_hz.
+        self.predict_hz: float | None = None
+        self._slot = Slot()
+        self._opened = False  # the transport is open (output thread only)
         self.transport = transport
         self.hz = float(hz)
         self.channels = list(channels) if channels is not None else None
@@ -60,7 +75,7 @@ class Output:
         self._thread: threading.Thread | None = None
         self._clock = MonotonicClock()
         self._log = None
-        self._ticker: Ticker | None = None
+        self._ticker: Ticker | PushLoop | None = None
         self._warned: set[str] = set()  # causes of slowness already warned about this run
         self._warn_lock = threading.Lock()
         self._calls = _CallTimes()
@@ -72,6 +87,12 @@ class Output:
         """Make `value` the one sent from the next tick on; None withdraws it (nothing is sent,
         as when predicting stops, so a receiver never acts on a stale command)."""
         self._latest = value
+        self._slot.put(value, self._clock.now())
+
+    @property
+    def running_mode(self) -> str:
+        """"on_prediction" or "fixed_rate": `mode` with "auto" decided (see the class)."""
+        return resolve_mode(self.mode, self.hz, self.predict_hz)
 
     def start(self, clock=None, log=None) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -79,16 +100,20 @@ class Output:
         self._clock = clock or self._clock
         self._log = log
         self._stop.clear()
-        self._ticker = Ticker(self.hz, self._clock)
+        if self._latest is _STOP:  # started again after stop(): wait for a new value
+            self.push(None)
+        if self.running_mode == ON_PREDICTION:
+            self._ticker = PushLoop(self.hz, self._clock, self._stop, _STOP)
+            self._ticker.taken = self._slot.current[0] - 1  # a value pushed before is sent
+        else:
+            self._ticker = Ticker(self.hz, self._clock)
         self._warned = set()
         self._calls = _CallTimes()
-        if self._latest is _STOP:  # started again after stop(): wait for a new value
-            self._latest = None
         self._thread = threading.Thread(target=self._run, name=f"out-{self.name}", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 0.5) -> None:
-        self._latest = _STOP
+        self.push(_STOP)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -100,8 +125,9 @@ class Output:
         loop = ticker.health() if ticker is not None else LoopHealth(self.hz)
         fields = attrs.asdict(loop, recurse=False)
         fields.update(self._calls.snapshot(self._clock.now(), loop.period_s))
+        mode = FIXED_RATE if isinstance(ticker, Ticker) else self.running_mode
         health = OutputHealth(**fields, sent=self.sent, errors=self.errors,
-                              blocked_sends=fields["overruns"])
+                              blocked_sends=fields["overruns"], mode=mode)
         self._warn_if_slow(health, sending=self._latest is not None and self._latest is not _STOP)
         return health
 
@@ -128,8 +154,8 @@ class Output:
                        f"network, or lower the output's hz")
         else:
             cause = "late"
-            message = (f"output {self.name!r} ticks start up to {loop.max_lateness_s * 1e3:.0f}"
-                       f" ms after their deadline ({period_ms:.0f} ms period): the machine is "
+            message = (f"output {self.name!r} sends start up to {loop.max_lateness_s * 1e3:.0f}"
+                       f" ms after they were due ({period_ms:.0f} ms period): the machine is "
                        f"too busy, so values are sent late; close other programs or lower hz")
         with self._warn_lock:
             if cause in self._warned:
@@ -160,46 +186,55 @@ class Output:
     def _run(self) -> None:
         ticker = self._ticker if self._ticker is not None else Ticker(self.hz, self._clock)
         self._ticker = ticker
-        opened = False
+        self._opened = False
         seen = (0, 0)
         calls = self._calls
         try:
             if self.channels is not None:  # open now, so receivers can connect before values flow
                 try:
                     self._call(self.transport.open, self.channels, self.hz)
-                    opened = True
+                    self._opened = True
                 except Exception as e:  # noqa: BLE001 - retried on the first value
                     self._report(e)
-            while ticker.wait(self._stop):
-                value = self._latest
+            while True:
+                if isinstance(ticker, PushLoop):
+                    value = ticker.next_value(self._slot)  # pushed since the last send, paced
+                elif not ticker.wait(self._stop):
+                    break
+                else:
+                    value = self._latest
                 if (ticker.late, calls.blocked) != seen:
                     seen = (ticker.late, calls.blocked)
                     self.health  # noqa: B018 - warns about what it finds
                 if value is _STOP:
                     break
-                if value is None:
-                    continue
-                try:
-                    if isinstance(value, Prediction):
-                        sample, stamp = self._vector(value.values), value.input_time
-                    else:
-                        sample, stamp = self._vector(value), self._clock.now()
-                    if not opened:
-                        self._call(self.transport.open, self.channels, self.hz)
-                        opened = True
-                    self._call(self.transport.send, sample, stamp)
-                    self.sent += 1
-                    listener = self.on_sent
-                    if listener is not None:
-                        listener(self, sample, stamp)
-                except Exception as e:  # noqa: BLE001 - a bad transport never stops the loop
-                    self._report(e)
+                if value is not None:
+                    self._send(value)
         finally:
-            if opened:
+            if self._opened:
                 try:
                     self.transport.close()
                 except Exception as e:  # noqa: BLE001
                     self._report(e)
+
+    def _send(self, value: Any) -> None:
+        """Send one value (opening the transport first if it is not open); errors are reported,
+        a bad transport never stops the loop."""
+        try:
+            if isinstance(value, Prediction):
+                sample, stamp = self._vector(value.values), value.input_time
+            else:
+                sample, stamp = self._vector(value), self._clock.now()
+            if not self._opened:
+                self._call(self.transport.open, self.channels, self.hz)
+                self._opened = True
+            self._call(self.transport.send, sample, stamp)
+            self.sent += 1
+            listener = self.on_sent
+            if listener is not None:
+                listener(self, sample, stamp)
+        except Exception as e:  # noqa: BLE001 - a bad transport never stops the loop
+            self._report(e)
 
 
 class _CallTimes:

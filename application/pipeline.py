@@ -26,7 +26,7 @@ from hexloop.domain.report import LearningCurve, TrainingReport
 from hexloop.domain.state import Action, State, TransitionRefused, no_predictions_reason
 from hexloop.domain.windowing import labeled_window_starts
 
-from . import training
+from . import training, training_process
 from .online import remember_model_file
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class Pipeline:
     """
 
     def __init__(self, app: App, predict_hz: float = 50.0, streams: Sequence[str] | None = None,
-                 name: str = "pipeline", step_ms: float = 50.0):
+                 name: str = "pipeline", step_ms: float = 50.0, training: str = "thread"):
         if not 0 < predict_hz < float("inf"):  # inf would pass here and fail in the thread
             raise ValueError(f"predict_hz must be a positive finite number, got {predict_hz}")
         if not step_ms > 0:
@@ -87,6 +87,9 @@ class Pipeline:
         self.name = name
         self.predict_hz = float(predict_hz)
         self.step_ms = float(step_ms)  # training_data's default hop between windows
+        #: "thread", or "process": the whole training run in a child process, for when the GIL
+        #: or the cores cannot keep acquisition on time (application/training_process.py).
+        self.training = training_process.check_mode(training)
         self.stream_names = list(streams) if streams is not None else None
         self.outputs: list[Output] = []
         self.predictions = PredictionLog()
@@ -213,6 +216,8 @@ class Pipeline:
         if self._train is None:
             raise TransitionRefused(self.app.ctx.state, Action.START_TRAINING,
                                     "no @pipeline.train function: define one first")
+        if self.training == training_process.PROCESS:
+            training_process.check_factory(self._model_factory)  # TypeError saying why not
         self.app.ctx.machine.request(Action.START_TRAINING)
         self._job = job = TrainingJob(on_progress=self._on_progress)
         self.progress = TrainingProgress(message="starting")
@@ -230,9 +235,17 @@ class Pipeline:
             setup = training.pipeline_setup(self, data.task, data.names)
             if self._train is None:
                 raise RuntimeError("no train function: use_model() or @pipeline.train first")
-            model, report = training.run_training(
-                self._train, self._predict, data, job, folds=self.cv_folds, setup=setup,
-                on_curve=lambda stage, curve: setattr(self, "curve", (stage, curve)))
+            def on_curve(stage: str, curve: LearningCurve) -> None:
+                self.curve = (stage, curve)
+
+            if self.training == training_process.PROCESS and self._model_factory is not None:
+                model, report = training_process.run_in_process(
+                    self._model_factory, data, job, folds=self.cv_folds, setup=setup,
+                    on_curve=on_curve)
+            else:
+                model, report = training.run_training(
+                    self._train, self._predict, data, job, folds=self.cv_folds, setup=setup,
+                    on_curve=on_curve)
             job.raise_if_cancelled()
             training.attach(model, report)
             self.model, self.report = model, report

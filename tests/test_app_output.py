@@ -193,7 +193,8 @@ def test_a_valid_rate_is_kept_and_paces_the_sends():
     assert np.allclose(clock.sleeps, 1 / 250)  # one period of the given rate per tick
 
 
-def test_outputs_fall_silent_when_predicting_stops():
+@pytest.mark.parametrize("mode", ["fixed_rate", None])  # None: auto, phase-locked here
+def test_outputs_fall_silent_when_predicting_stops(mode):
     """A stimulator must not keep receiving the last command once predictions stop."""
     app = App("silence")
     app.streams(Stream("emg", SimulatedSource(channels=2, rate=500.0), window_ms=20))
@@ -201,7 +202,7 @@ def test_outputs_fall_silent_when_predicting_stops():
     pipeline.extract(lambda w: w["emg"].mean(axis=1))
     pipeline.use_model(FakeModel)
     transport = FakeTransport()
-    out = Output(transport, hz=100.0, channels=["a", "b"])
+    out = Output(transport, hz=100.0, channels=["a", "b"], mode=mode)
     pipeline.outputs.append(out)
     model = FakeModel()
     model.fit(TrainingData(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 1]), ("a", "b")),
@@ -216,12 +217,18 @@ def test_outputs_fall_silent_when_predicting_stops():
         pipeline.stop_predicting()
 
         def silent_for(ticks: int) -> bool:
-            """The output thread ticked `ticks` times without sending anything."""
-            sent, start = len(transport.sent), out.health.ticks
-            wait_for(lambda: out.health.ticks >= start + ticks, timeout=10)
-            return out.health.ticks >= start + ticks and len(transport.sent) == sent
+            """The predict thread and a fixed-rate output thread ticked `ticks` times without
+            the output sending anything."""
+            def ticked():
+                return (pipeline.health.ticks >= loops[0] + ticks
+                        and (mode is None or out.health.ticks >= loops[1] + ticks))
 
-        # The next predict tick withdraws the value; from then on the output ticks on, silent.
+            sent, loops = len(transport.sent), (pipeline.health.ticks, out.health.ticks)
+            wait_for(ticked, timeout=10)
+            return ticked() and len(transport.sent) == sent
+
+        assert out.health.mode == (mode or "on_prediction")
+        # The next predict tick withdraws the value; from then on the output is silent.
         assert wait_for(lambda: silent_for(3), timeout=10), "the output kept sending"
         assert silent_for(20)
     finally:

@@ -127,7 +127,8 @@ def build(setup: LabSetup, registry: Registry, headless: bool = False,
     if pipe_cfg is not None:
         names = pipe_cfg.get("streams") or [s["name"] for s in setup.section("streams")]
         pipeline = make("pipeline", Pipeline, app, predict_hz=pipe_cfg.get("predict_hz", 50.0),
-                        streams=names, step_ms=pipe_cfg.get("step_ms", 50.0))
+                        streams=names, step_ms=pipe_cfg.get("step_ms", 50.0),
+                        training=pipe_cfg.get("training", "thread"))
         if pipeline is not None and features is not None:
             pipeline.extract(make_extract(features, names))
             pipeline.use_model(factory)
@@ -137,7 +138,7 @@ def build(setup: LabSetup, registry: Registry, headless: bool = False,
                                                      strict=True)):
                 output = make(f"outputs[{i}]", Output, transport,
                               hz=out.get("hz", pipeline.predict_hz), channels=out.get("channels"),
-                              name=f"output{i}")
+                              name=f"output{i}", mode=out.get("mode"))
                 if output is not None:
                     pipeline.outputs.append(output)
     make.check()

@@ -73,6 +73,10 @@ def _str_list(v: Any) -> str | None:
     return None
 
 
+def _one_of(v: Any, choices: tuple[str, ...]) -> str | None:
+    return None if v in choices else "must be one of " + ", ".join(f'"{c}"' for c in choices)
+
+
 # key -> (type(s), required, extra check)
 Field = tuple[tuple[type, ...], bool, Callable[[Any], str | None] | None]
 NUM = (int, float)
@@ -88,10 +92,12 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "pipeline": {
         "predict_hz": (NUM, False, None), "features": ((str,), False, None),
         "step_ms": (NUM, False, None), "streams": ((list,), False, _str_list),
+        "training": ((str,), False, lambda v: _one_of(v, ("thread", "process"))),
     },
     "outputs": {
         "transport": ((str,), True, None), "hz": (NUM, False, None),
         "channels": ((list,), False, _str_list), "options": ((dict,), False, None),
+        "mode": ((str,), False, lambda v: _one_of(v, ("on_prediction", "fixed_rate", "auto"))),
     },
     "bridges": {
         "adapter": ((str,), True, None), "name": ((str,), True, _name),
