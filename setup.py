@@ -4,9 +4,19 @@ Metadata lives in pyproject.toml; this file only lists the packages, found by wa
 so a new subpackage needs no edit here.
 """
 
+import logging
 import os
+import warnings
 
 from setuptools import setup
+from setuptools.warnings import InformationOnly
+
+# Mapping the layer folders into the namespace makes `pip install -e .` use setuptools' meta
+# path finder, which announces itself with a warning and an "InformationOnly" banner about folders
+# named like the package; both are expected for this layout (there is no `hexloop/` folder to
+# shadow it), so the editable install stays quiet (tests/test_frictions.py checks it).
+warnings.simplefilter("ignore", InformationOnly)
+logging.getLogger("setuptools.command.editable_wheel").setLevel(logging.ERROR)
 
 LAYERS = ("domain", "ports", "adapters", "application")
 

@@ -1,6 +1,7 @@
 """An experiment script written with @pipeline.extract/train/predict (docs/getting-started.md).
 
-Runs with nothing but hexloop's core: an in-process simulated amplifier, an in-memory LDA
+Needs hexloop's core and the `zarr` extra (the recording is saved with ZarrStore:
+`pip install "hexloop[zarr]"`); no LSL, no torch: an in-process simulated amplifier, an LDA
 classifier written here, predictions printed. `python examples/my_experiment.py`
 """
 

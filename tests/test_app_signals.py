@@ -54,11 +54,18 @@ SCRIPT = textwrap.dedent(
 )
 
 
+def default_sigint() -> None:
+    """In the child, Ctrl-C as a terminal delivers it, also when the suite runs with SIGINT
+    ignored (under nohup, as a background job): Python turns SIGINT into KeyboardInterrupt only
+    when it starts with the default disposition, and an ignored one is inherited."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_until_ready_then(sig, tmp_path, mode):
     script = tmp_path / "signals_app.py"
     script.write_text(SCRIPT)
     proc = subprocess.Popen([sys.executable, str(script), mode], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     try:
         first = proc.stdout.readline()
         assert first == "ready\n", first + proc.stderr.read()

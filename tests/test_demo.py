@@ -49,7 +49,10 @@ def test_ctrl_c_during_the_demo_leaves_a_valid_session(tmp_path):
     demo = subprocess.Popen([sys.executable, "-m", "hexloop.application.composition.cli", "demo",
                              "--quick", "--headless", "--out", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            # Ctrl-C reaches it even when the suite runs with SIGINT ignored
+                            # (nohup, a background job): Python only handles an un-ignored one
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = []
     for line in demo.stdout:  # wait until it has recorded streaming data, then press Ctrl-C
         seen.append(line)
@@ -60,6 +63,9 @@ def test_ctrl_c_during_the_demo_leaves_a_valid_session(tmp_path):
     out, _ = demo.communicate(timeout=30)
     assert demo.returncode == 1  # not completed
     assert "interrupted; the session recorded so far was saved" in out
+    trials = next(line for line in out.splitlines() if line.strip().startswith("trials "))
+    assert "none" not in trials and re.search(r"\b[1-9]", trials), out  # the cued trials
+    assert "nan" not in out.split("hexloop demo summary")[1], out  # "not measured" instead
     (zipped,) = tmp_path.glob("*.session.zip")
     session = open_session(zipped)
     assert session.data("emg")[0].shape[1] > 0 and len(session.labels) >= 1

@@ -124,19 +124,36 @@ def cmd_streams(args) -> int:
         print(f"no LSL streams visible within {args.timeout:g} s (LSLAPICFG="
               f"{os.environ.get('LSLAPICFG', 'liblsl default')})")
         return 0
-    print(f"{'name':24} {'type':10} {'channels':>8} {'rate':>9}  host")
-    for s in streams:
-        print(f"{s.name:24} {s.type:10} {s.channel_count:>8} {s.sampling_rate:>9g}  {s.host}")
+    print(streams_table(streams))
     return 0
+
+
+def streams_table(streams) -> str:
+    """The `hexloop streams` table; columns as wide as their longest value, so a long stream
+    name or type never pushes the columns after it out of line."""
+    rows = [("name", "type", "channels", "rate", "host")] + [
+        (s.name, s.type, str(s.channel_count), f"{s.sampling_rate:g}", s.host) for s in streams]
+    name_w, type_w, ch_w, rate_w = (max(len(r[i]) for r in rows) for i in range(4))
+    return "\n".join(f"{n:{name_w}}  {t:{type_w}}  {c:>{ch_w}}  {r:>{rate_w}}  {h}".rstrip()
+                     for n, t, c, r, h in rows)
 
 
 def cmd_simulate(args) -> int:
     if not args.lan:
         use_loopback_lsl()
     try:
-        from hexloop.adapters.pylsl import run_simulator
+        from hexloop.adapters.pylsl import SimulatedLslDevice, run_simulator
     except ImportError as e:
         print(f"the simulated LSL device: {e}", file=sys.stderr)
+        return 2
+    try:  # refuse a bad rate, channel count or chunk before saying anything is published
+        SimulatedLslDevice(args.name, channels=args.channels, rate=args.rate, chunk=args.chunk,
+                           source_id=args.source_id, control_stream=args.control_stream)
+        if args.duration is not None and not args.duration > 0:
+            raise ValueError(f"--duration must be a positive number of seconds, got "
+                             f"{args.duration:g}")
+    except ValueError as e:
+        print(f"cannot simulate: {e}", file=sys.stderr)
         return 2
     print(f"publishing {args.name!r}: {args.channels} ch at {args.rate:g} Hz "
           f"(LSLAPICFG={os.environ.get('LSLAPICFG', 'liblsl default')}); Ctrl-C to stop")
@@ -255,13 +272,15 @@ def parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="publish a simulated EMG device over LSL",
                          description="Publish EMG-like data over LSL, loopback-only unless --lan.")
-    sim.add_argument("--channels", type=int, default=8)
-    sim.add_argument("--rate", type=float, default=2048.0)
+    sim.add_argument("--channels", type=int, default=8, help="number of EMG channels (default 8)")
+    sim.add_argument("--rate", type=float, default=2048.0,
+                     help="sampling rate in Hz, positive (default 2048)")
     sim.add_argument("--chunk", type=int, default=0, help="samples per chunk (0: about rate/64)")
     sim.add_argument("--source-id", default=None, help="LSL source_id (default from the name)")
     sim.add_argument("--control-stream", default=None, metavar="NAME",
                      help="an LSL marker stream whose samples (class name or index) switch the gesture")
-    sim.add_argument("--name", default="hexloop-sim")
+    sim.add_argument("--name", default="hexloop-sim",
+                     help="the LSL stream name a setup's source resolves (default hexloop-sim)")
     sim.add_argument("--duration", type=float, default=None, help="stop after S seconds")
     sim.add_argument("--lan", action="store_true", help="use your LSL config, not loopback")
     sim.set_defaults(fn=cmd_simulate)
@@ -299,6 +318,9 @@ def parser() -> argparse.ArgumentParser:
     from .train import add_parser as add_train  # train with a report (#15)
 
     add_train(sub)
+    from .evaluate import add_parser as add_evaluate_parser
+
+    add_evaluate_parser(sub)  # hexloop evaluate (#14)
     return p
 
 

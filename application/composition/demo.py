@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import sys
 import threading
 import time
@@ -65,19 +66,31 @@ class DemoResult:
     error: str | None = None
 
     def report(self) -> str:
+        """The summary; a step an interruption left out says so instead of showing nan."""
         trials = ", ".join(f"{k} {v}" for k, v in self.trials.items()) or "none"
+        chance = f"chance {1 / max(1, len(self.trials)):.0%}"
+        if math.isnan(self.validation_accuracy):
+            accuracy = f"not measured: the demo stopped before training ({chance})"
+        elif math.isnan(self.live_accuracy):
+            accuracy = (f"cross-validated (held-out trials) {self.validation_accuracy:.1%}; live "
+                        f"not measured ({chance})")
+        else:
+            accuracy = (f"cross-validated (held-out trials) {self.validation_accuracy:.1%}, live "
+                        f"{self.live_accuracy:.1%} over {self.live_scored} predictions ({chance})")
+        if math.isnan(self.latency_ms_median):
+            loop = "not measured: no prediction was received"
+        else:
+            loop = (f"sample -> received prediction: median {self.latency_ms_median:.1f} ms, "
+                    f"99th percentile {self.latency_ms_p99:.1f} ms ({self.received} received)")
         lines = [
             "hexloop demo summary",
             f"  samples     sent {self.samples_sent}, acquired {self.samples_acquired}, "
             f"recorded {self.samples_recorded}, lost {self.samples_lost}",
             f"  trials      {trials}",
-            f"  accuracy    cross-validated (held-out trials) {self.validation_accuracy:.1%}, live "
-            f"{self.live_accuracy:.1%} over {self.live_scored} predictions (chance "
-            f"{1 / max(1, len(self.trials)):.0%})",
+            f"  accuracy    {accuracy}",
             f"  predicting  {self.predict_hz_achieved:.1f} Hz achieved of "
             f"{self.predict_hz_requested:g} Hz requested",
-            f"  loop        sample -> received prediction: median {self.latency_ms_median:.1f} ms,"
-            f" 99th percentile {self.latency_ms_p99:.1f} ms ({self.received} received)",
+            f"  loop        {loop}",
             f"  session     {self.session or 'not saved'}",
         ]
         if self.error:
@@ -255,6 +268,9 @@ def run_demo(quick: bool = False, out_dir: str = "recordings", headless: bool = 
             if saved is not None:
                 experiment.result.session = saved.location
                 experiment.result.samples_recorded = saved.samples.get("emg", 0)
+                labels = experiment.app.ctx.labels  # the trials cued before an interruption
+                if not experiment.result.trials and labels is not None:
+                    experiment.result.trials = labels.counts(float("inf"))
     if not experiment.result.completed and experiment.result.error is None:
         experiment.result.error = ("interrupted; the session recorded so far was saved"
                                    if experiment.result.session else
@@ -265,7 +281,7 @@ def run_demo(quick: bool = False, out_dir: str = "recordings", headless: bool = 
 def main(args) -> int:
     result = run_demo(quick=args.quick, out_dir=args.out, headless=args.headless)
     print(result.report())
-    return 0 if result.completed else 1
+    return 0 if result.completed else 1  # Ctrl-C included: the demo did not finish
 
 
 if __name__ == "__main__":
