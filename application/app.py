@@ -16,6 +16,7 @@ from hexloop.domain.state import Action, State, StateMachine, Transition, Transi
 from hexloop.ports.renderer import Renderer
 from hexloop.ports.store import Store
 
+from .conditioning import conditioning_extras
 from .context import Context, Log
 from .stream import Stream
 
@@ -252,6 +253,7 @@ class App:
                 self.ctx.machine.request(action)
             try:
                 extras = {**(extras or {}), **(online_extras(plans) if plans else {})}
+                extras = conditioning_extras(self.ctx.streams.values(), extras)  # chains (#14)
                 meta = SessionMeta(self.name, infos + [i for p in plans for i in p.info()],
                                    self.class_names, slug=slug,
                                    versions={"hexloop": _version("hexloop")}, extras=extras)

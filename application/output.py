@@ -12,6 +12,7 @@ import numpy as np
 
 from hexloop.domain.pacing import LoopHealth, MonotonicClock, Ticker
 from hexloop.domain.pipeline import Prediction
+from hexloop.domain.postprocess import OutputStages
 from hexloop.ports.transport import Transport
 
 from .output_modes import FIXED_RATE, ON_PREDICTION, PushLoop, Slot, check_mode, resolve_mode
@@ -55,10 +56,13 @@ class Output:
 
     def __init__(self, transport: Transport, hz: float = 50.0,
                  channels: Sequence[str] | None = None, name: str = "output",
-                 mode: str | None = None):
+                 mode: str | None = None, stages: Sequence[Mapping] = ()):
         if not 0 < hz < float("inf"):  # inf would pass here and fail later, in the thread
             raise ValueError(f"output {name!r}: hz must be a positive finite number, got {hz}")
         self.mode = check_mode(mode, name)
+        # post-processing of each pushed value (docs/signal-path.md); ValueError naming the key
+        self.stages = OutputStages(stages, where=f"output {name!r}: stages")
+        self._last_sent: Any = None  # with an edge stage, fixed_rate sends each value once
         #: The rate of the pipeline pushing into this Output (set by Pipeline.start): "auto"
         #: phase-locks to it when hz >= predict_hz.
         self.predict_hz: float | None = None
@@ -85,9 +89,28 @@ class Output:
 
     def push(self, value: Any) -> None:
         """Make `value` the one sent from the next tick on; None withdraws it (nothing is sent,
-        as when predicting stops, so a receiver never acts on a stale command)."""
+        as when predicting stops, so a receiver never acts on a stale command).
+
+        With `stages`, the value goes through them first (on the caller's thread, microseconds);
+        when they have nothing new to send the output keeps what it had; None resets them."""
+        if value is None:
+            self.stages.reset()
+        elif value is not _STOP and self.stages:
+            value = self._staged(value)
+            if value is None:
+                return
         self._latest = value
         self._slot.put(value, self._clock.now())
+
+    def _staged(self, value: Any) -> Any:
+        if isinstance(value, Prediction):
+            out = self.stages.apply(value.values, value.input_time)
+            return None if out is None else attrs.evolve(value, values=out)
+        if not isinstance(value, Mapping):
+            sample = np.asarray(value, dtype=np.float64).ravel()
+            names = self.channels or [f"ch{i + 1}" for i in range(sample.size)]
+            value = dict(zip(names, sample.tolist()))
+        return self.stages.apply(value, self._clock.now())
 
     @property
     def running_mode(self) -> str:
@@ -208,8 +231,9 @@ class Output:
                     self.health  # noqa: B018 - warns about what it finds
                 if value is _STOP:
                     break
-                if value is not None:
-                    self._send(value)
+                if value is not None and not (self.stages.edge_triggered
+                                              and value is self._last_sent):
+                    self._send(value)  # an edge-triggered value is sent once, in any mode
         finally:
             if self._opened:
                 try:
@@ -230,6 +254,7 @@ class Output:
                 self._opened = True
             self._call(self.transport.send, sample, stamp)
             self.sent += 1
+            self._last_sent = value
             listener = self.on_sent
             if listener is not None:
                 listener(self, sample, stamp)

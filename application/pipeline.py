@@ -27,6 +27,7 @@ from hexloop.domain.state import Action, State, TransitionRefused, no_prediction
 from hexloop.domain.windowing import labeled_window_starts
 
 from . import training, training_process
+from .conditioning import conditioned_data
 from .online import remember_model_file
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ class Pipeline:
         if self._extract is None:
             raise RuntimeError("no @pipeline.extract function: define one before training")
         streams = self.streams
-        arrays = {s.name: session.data(s.name) for s in streams}
+        arrays = {s.name: conditioned_data(s, session) for s in streams}  # as online (#14)
         lengths = {s.name: max(1, round(s.window_ms * session.meta.stream(s.name).sampling_rate
                                         / 1000.0)) for s in streams}
         first = streams[0]

@@ -7,6 +7,7 @@ import enum
 import math
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import attrs
@@ -24,8 +25,10 @@ from hexloop.domain.streams import (
     saturate,
     validate_chunk,
 )
+from hexloop.ports.conditioner import ConditionerFactory
 from hexloop.ports.source import Source, SourceLost
 
+from .conditioning import CONDITIONED_DTYPE, StreamConditioning
 from .log import Log
 
 #: Ring buffer size for streams without a nominal rate (irregular), in samples per second.
@@ -112,6 +115,8 @@ class Stream:
         stall_s: float = 1.0,
         display_buckets: int = 600,
         clock_jump_s: float = CLOCK_JUMP_S,
+        conditioning: Sequence[Mapping] | None = None,
+        conditioner_factory: ConditionerFactory | None = None,
     ):
         if window_ms <= 0 or buffer_ms <= 0:
             raise ValueError(f"stream {name!r}: window_ms and buffer_ms must be positive")
@@ -122,6 +127,9 @@ class Stream:
             )
         self.name = name
         self.source = source
+        # the chain the ring buffer, display and predict see; raw data is recorded (#14)
+        self.conditioning = StreamConditioning(conditioning, conditioner_factory,
+                                               where=f"stream {name!r}: conditioning")
         self.window_ms = window_ms
         self.buffer_ms = buffer_ms
         self.connect_timeout = connect_timeout
@@ -131,6 +139,7 @@ class Stream:
         self.info: StreamInfo | None = None
         self.buffer: RingBuffer | None = None
         self._decimator: MinMaxDecimator | None = None
+        self._raw_decimator: MinMaxDecimator | None = None  # with conditioning: the raw view
         self._app: StreamOwner | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -191,9 +200,11 @@ class Stream:
             return np.empty((0, 0), np.float32), np.empty(0)
         return buffer.window(self.window_samples)
 
-    def display(self, channels: list[int] | None = None) -> DisplaySnapshot | None:
-        """Min/max per bucket over the buffer, kept by the acquisition thread, for drawing."""
-        decimator = self._decimator
+    def display(self, channels: list[int] | None = None,
+                raw: bool = False) -> DisplaySnapshot | None:
+        """Min/max per bucket over the buffer, kept by the acquisition thread, for drawing;
+        `raw` shows the samples before conditioning (the same as not raw without a chain)."""
+        decimator = self._raw_decimator if raw and self.conditioning else self._decimator
         return None if decimator is None else decimator.snapshot(channels)
 
     @property
@@ -277,13 +288,21 @@ class Stream:
                 f"{info.sampling_rate} Hz; restart the app to accept the new geometry",
             )
         if self.buffer is None:
+            if self.conditioning:  # refused (naming the key) when the rate cannot take it
+                self.conditioning.build(info)
             rate = info.sampling_rate or IRREGULAR_CAPACITY_HZ
             capacity = max(1, math.ceil(self.buffer_ms * rate / 1000.0))
-            self.buffer = RingBuffer(capacity, info.channel_count, info.np_dtype)
+            dtype = CONDITIONED_DTYPE if self.conditioning else info.np_dtype
+            self.buffer = RingBuffer(capacity, info.channel_count, dtype)
             bucket = max(1, capacity // self.display_buckets)
             self._decimator = MinMaxDecimator(info.channel_count, bucket, self.display_buckets)
+            if self.conditioning:
+                self._raw_decimator = MinMaxDecimator(info.channel_count, bucket,
+                                                      self.display_buckets)
             self._clock = ClockTracker(self.name, info.sampling_rate, self.clock_jump_s)
             self.info = info
+        else:
+            self.conditioning.reset()  # a reconnect starts a new signal: no ringing from the old
         self._connected_at = time.monotonic()
         self._status = StreamStatus.STREAMING
         self._error = None
@@ -387,8 +406,11 @@ class Stream:
                     f"stream {self.name}: {clock.non_finite - bad_ts} samples with NaN or "
                     f"infinite timestamps from sample {self._samples} on; the samples are kept "
                     "with those timestamps (recorded as they came) and left out of clock checks"))
-            buffer.write(data, ts)
-            decimator.add(data, ts)
+            shown = self._conditioned(data) if self.conditioning else data
+            buffer.write(shown, ts)
+            decimator.add(shown, ts)
+            if shown is not data:
+                self._raw_decimator.add(data, ts)
             with self._record_lock:
                 session = self._session
                 if session is not None:
@@ -413,6 +435,15 @@ class Stream:
                 self._rate = (self._samples - mark_n) / (now - mark_t)
                 self._rate_mark = (now, self._samples)
             self.max_stall_s = max(self.max_stall_s, time.perf_counter() - started)
+
+    def _conditioned(self, data: np.ndarray) -> np.ndarray:
+        """The chunk through the stream's chain; a failing conditioner is reported and its chunk
+        shown as NaN (a gap), while the raw chunk is still recorded."""
+        try:
+            return self.conditioning.process(data)
+        except Exception as e:  # noqa: BLE001 - a conditioner bug never stops acquisition
+            self._report(e)
+            return np.full(data.shape, np.nan, dtype=CONDITIONED_DTYPE)
 
     def _mark(self, session, jumps: list[Discontinuity]) -> None:
         """Tell the recording where the clock jumped; a store without `add_discontinuity`

@@ -119,7 +119,7 @@ def build(setup: LabSetup, registry: Registry, headless: bool = False,
     app = make("app", App, app_cfg["name"], store=store, class_names=app_cfg.get("class_names", ()))
     make.check()
     for i, (cfg, source) in enumerate(zip(setup.section("streams"), sources, strict=True)):
-        kw = {k: cfg[k] for k in ("window_ms", "buffer_ms") if k in cfg}
+        kw = {k: cfg[k] for k in ("window_ms", "buffer_ms", "conditioning") if k in cfg}
         stream = make(f"streams[{i}]", Stream, cfg["name"], source, **kw)
         if stream is not None:
             app.streams(stream)
@@ -138,6 +138,7 @@ def build(setup: LabSetup, registry: Registry, headless: bool = False,
                                                      strict=True)):
                 output = make(f"outputs[{i}]", Output, transport,
                               hz=out.get("hz", pipeline.predict_hz), channels=out.get("channels"),
+                              stages=out.get("stages", ()),
                               name=f"output{i}", mode=out.get("mode"))
                 if output is not None:
                     pipeline.outputs.append(output)

@@ -43,6 +43,11 @@ class Protocol:
 
 FULL = Protocol(trials_per_class=4, trial_s=2.5, live_s=16.0, live_switch_s=2.0)
 QUICK = Protocol(trials_per_class=2, trial_s=1.0, live_s=4.0, live_switch_s=1.0)
+#: The signal path labs use (docs/signal-path.md): band-pass and mains notch on the stream, a
+#: majority vote on the command output.
+CONDITIONING = ({"type": "bandpass", "low": 20, "high": 450, "order": 4},
+                {"type": "notch", "freq": 50, "harmonics": 3})
+COMMAND_STAGES = ({"type": "majority", "n": 5}, {"type": "edge"})
 SETTLE_S = 0.35  # predictions this soon after a cue change are left out of live accuracy
 
 
@@ -113,7 +118,7 @@ class Experiment:
         self.app = App("hexloop-demo", store=self.store, class_names=self.classes)
         # ignored: an LSL source's info is None until it connects, the port says StreamInfo
         self.stream = Stream("emg", PylslSource(name=self.device.name, timeout=5.0),  # type: ignore[arg-type]
-                             window_ms=protocol.window_ms)
+                             window_ms=protocol.window_ms, conditioning=CONDITIONING)
         self.app.streams(self.stream)
         self.pipeline = Pipeline(self.app, predict_hz=protocol.predict_hz)
         self.pipeline.extract(lambda windows: emg_features(windows["emg"]).ravel())
@@ -122,6 +127,9 @@ class Experiment:
         self.pipeline.outputs.append(Output(
             PylslTransport(name=self.out_name, type="Predictions"), hz=protocol.predict_hz,
             channels=[f"p_{c}" for c in self.classes]))
+        self.pipeline.outputs.append(Output(  # the debounced class, sent once per change
+            PylslTransport(name=f"{self.device.name}-commands", type="Commands"),
+            hz=protocol.predict_hz, stages=COMMAND_STAGES, name="commands"))
         self.pipeline.predict(self._predict)
         self._cues: list[tuple[float, int]] = []  # (time, class) on the LSL clock
 

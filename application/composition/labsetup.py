@@ -37,6 +37,7 @@ from .featurespec import features_problem
 from .registry import IN_CODE, AdapterUnavailable, Registry
 from .resolve import Param
 from .setupbounds import MAX_FILE_BYTES, MAX_NAME, SECTION_BOUNDS, check_value, short, show
+from .signalspec import signal_path_problems
 
 
 @attrs.frozen
@@ -85,7 +86,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "streams": {
         "name": ((str,), True, _name), "source": ((str,), True, None),
         "options": ((dict,), False, None), "window_ms": (NUM, False, None),
-        "buffer_ms": (NUM, False, None),
+        "buffer_ms": (NUM, False, None), "conditioning": ((list,), False, None),
     },
     "store": {"adapter": ((str,), True, None), "options": ((dict,), False, None)},
     "model": {"adapter": ((str,), True, None), "options": ((dict,), False, None)},
@@ -98,6 +99,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "transport": ((str,), True, None), "hz": (NUM, False, None),
         "channels": ((list,), False, _str_list), "options": ((dict,), False, None),
         "mode": ((str,), False, lambda v: _one_of(v, ("on_prediction", "fixed_rate", "auto"))),
+        "stages": ((list,), False, None),
     },
     "bridges": {
         "adapter": ((str,), True, None), "name": ((str,), True, _name),
@@ -310,6 +312,8 @@ def validate(data: dict, file: str, registry: Registry, imports: bool = True) ->
                                                  f"no stream named {show(n)}; {_suggest(str(n), names)}"))
         if not streams:
             problems.append(SetupProblem(file, "streams", "at least one [[streams]] is needed"))
+    problems += [SetupProblem(file, key, message)  # conditioning and output stages (#14)
+                 for key, message in signal_path_problems(data)]
     if "pipeline" in data and "model" not in data:
         problems.append(SetupProblem(file, "model", "a [pipeline] needs a [model] to train"))
     if data.get("outputs") and "pipeline" not in data:
