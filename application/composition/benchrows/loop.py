@@ -109,6 +109,7 @@ def _start_output_at_phase(pipeline, output, phase: float) -> None:
     now = time.monotonic()
     k = int((now - ticker.start) / ticker.period) + 1
     time.sleep(max(0.0, ticker.start + (k + phase) * ticker.period - time.monotonic()))
+    output.predict_hz = pipeline.predict_hz  # what Pipeline.start tells its outputs
     output.start(pipeline.app.clock, pipeline.app.ctx.log)
     pipeline.outputs.append(output)
 
@@ -130,8 +131,9 @@ def latency_rows(quick: bool) -> list[RowResult]:
             receiver = None
             try:
                 output = Output(PylslTransport(name=out_name), hz=LOOP_HZ, channels=["level"],
-                                name="bench")
+                                name="bench", mode="on_prediction")  # what auto picks here
                 _start_output_at_phase(pipeline, output, phase)
+                mode = getattr(output, "running_mode", "fixed rate")
                 receiver = Receiver(out_name)
                 time.sleep(0.5)
                 receiver.recording = True
@@ -146,10 +148,11 @@ def latency_rows(quick: bool) -> list[RowResult]:
         rows.append(RowResult(
             f"loop.latency.phase{phase:g}",
             f"closed loop sample in -> prediction received over LSL, median, Output started "
-            f"{phase:g} of a period after predict ({LOOP_HZ:g} Hz)",
+            f"{phase:g} of a period after predict ({LOOP_HZ:g} Hz, phase-locked)",
             median / floor, "<= 1.2",
             f"p50 {median * 1e3:.1f} ms, p99 {np.percentile(ages, 99) * 1e3:.1f} ms "
-            f"({ages.size} received); floor {floor * 1e3:.1f} ms (LSL {lsl * 1e3:.2f} ms)",
+            f"({ages.size} received, Output mode {mode}); floor {floor * 1e3:.1f} ms "
+            f"(LSL {lsl * 1e3:.2f} ms)",
             "2 x LSL loopback latency + half a predict period",
             {"median_s": median, "p99_s": float(np.percentile(ages, 99)), "floor_s": floor,
              "lsl_s": lsl, "received": int(ages.size)}))
@@ -185,6 +188,7 @@ def rate_row(quick: bool) -> RowResult:
     transport = TimedTransport()
     output = Output(transport, hz=FAST_HZ, channels=["level"], name="bench-fast")
     pipeline.outputs.append(output)
+    output.predict_hz = pipeline.predict_hz  # what Pipeline.start tells its outputs
     output.start(app.clock, app.ctx.log)
     worker = job = None
     try:
@@ -210,7 +214,7 @@ def rate_row(quick: bool) -> RowResult:
     return RowResult(
         "loop.rate_under_training",
         f"predict and Output achieved rate at {FAST_HZ:g} Hz while a model trains "
-        "(no GUI in this row)",
+        f"(no GUI in this row; Output mode {getattr(output, 'running_mode', 'fixed rate')})",
         min(predict_rate, output_rate), ">= 0.995",
         f"predict {predict_rate:.3f}, output {output_rate:.3f} of {FAST_HZ:g} Hz (predict "
         f"{idle_rate:.3f} with nothing training); output intervals under half a period: "
