@@ -21,10 +21,19 @@ from .benchrows.common import Group, RowResult
 
 def groups() -> list[Group]:
     """Every row group, in table order (imported here so a row's packages load only on use)."""
-    from .benchrows import acquisition, conditioning, gui, loop, recording, replay, ring
+    from .benchrows import (
+        acquisition,
+        conditioning,
+        gui,
+        loop,
+        recording,
+        replay,
+        ring,
+        training_modes,
+    )
 
-    return [ring.GROUP, acquisition.GROUP, loop.GROUP, replay.GROUP, recording.GROUP,
-            conditioning.GROUP, gui.GROUP]
+    return [ring.GROUP, acquisition.GROUP, training_modes.GROUP, loop.GROUP, replay.GROUP,
+            recording.GROUP, conditioning.GROUP, gui.GROUP]
 
 
 def cpu_model() -> str:
