@@ -409,8 +409,9 @@ class Stream:
             shown = self._conditioned(data) if self.conditioning else data
             buffer.write(shown, ts)
             decimator.add(shown, ts)
-            if shown is not data:
-                self._raw_decimator.add(data, ts)
+            raw_view = self._raw_decimator
+            if raw_view is not None:  # with conditioning: the viewer's raw view
+                raw_view.add(data, ts)
             with self._record_lock:
                 session = self._session
                 if session is not None:
