@@ -174,3 +174,53 @@ def test_predictions_on_the_grid_go_out_when_pushed_at_any_lateness_under_half_a
     hz = 50.0
     pushes = [(k + f) / hz for k, f in enumerate(late)]
     assert [at for _, at in simulate(pushes, hz)] == pushes  # no ratchet onto a late phase
+
+
+def test_a_pipeline_s_outputs_send_each_prediction_once_in_push_order_by_default():
+    from hexloop.adapters.fakes import FakeModel
+    from hexloop.adapters.simulated import SimulatedSource
+    from hexloop.application import App, Pipeline, Stream
+    from hexloop.domain.pipeline import TrainingData, TrainingJob
+
+    class Recorded(Output):
+        """Notes which objects were pushed and which were sent (by identity)."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.pushed, self.sent_values = [], []
+
+        def push(self, value):
+            if isinstance(value, Prediction):
+                self.pushed.append(value)
+            super().push(value)
+
+        def _send(self, value):
+            self.sent_values.append(value)
+            super()._send(value)
+
+    app = App("locked")
+    app.streams(Stream("emg", SimulatedSource(channels=2, rate=500.0), window_ms=20))
+    pipeline = Pipeline(app, predict_hz=100.0)
+    pipeline.extract(lambda w: w["emg"].mean(axis=1))
+    pipeline.use_model(FakeModel)
+    model = FakeModel()
+    model.fit(TrainingData(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 1]), ("a", "b")),
+              TrainingJob())
+    pipeline.model = model
+    out = Recorded(FakeTransport(), hz=100.0, channels=["a", "b"])
+    pipeline.outputs.append(out)
+    app.start()
+    try:
+        assert out.running_mode == "on_prediction"
+        assert wait_for(lambda: pipeline.refusal() is None and len(
+            app.ctx.streams["emg"].get_window()[1]) >= 10)
+        pipeline.start_predicting()
+        assert wait_for(lambda: len(out.sent_values) >= 20)
+        pipeline.stop_predicting()
+    finally:
+        app.shutdown()
+    sent = [id(v) for v in out.sent_values]
+    order = {id(p): i for i, p in enumerate(out.pushed)}
+    assert len(set(sent)) == len(sent)  # never resent
+    assert all(s in order for s in sent)  # only predictions that were pushed
+    assert [order[s] for s in sent] == sorted(order[s] for s in sent)  # in push order

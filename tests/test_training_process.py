@@ -173,3 +173,33 @@ def test_hexloop_check_validates_the_training_and_output_mode_keys(tmp_path, cap
     err = capsys.readouterr().err
     assert 'pipeline.training: must be one of "thread", "process"' in err
     assert 'outputs[0].mode: must be one of "on_prediction", "fixed_rate", "auto"' in err
+
+
+def test_hexloop_train_with_a_process_setup_saves_the_model_and_its_report(tmp_path, capsys,
+                                                                           monkeypatch):
+    """The setup file's model (registry class + options) is rebuilt in the child."""
+    pytest.importorskip("torch")
+    pytest.importorskip("zarr")
+    from hexloop.application import training_process
+    from hexloop.application.composition import cli
+    from tests.test_cli_train import recorded_session, setup_file
+
+    children = []
+    real = training_process.run_in_process
+
+    def counted(*args, **kwargs):
+        children.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training_process, "run_in_process", counted)
+
+    setup = setup_file(tmp_path)
+    setup.write_text(setup.read_text().replace("[pipeline]\n", '[pipeline]\ntraining = "process"\n'))
+    model = tmp_path / "grip.model"
+    rc = cli.main(["train", str(recorded_session(tmp_path)), "--setup", str(setup),
+                   "--out", str(model), "--folds", "3"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert len(children) == 1  # trained in a child process
+    assert model.exists() and (tmp_path / "report.json").exists()
+    assert "confusion" in out.lower() or "accuracy" in out.lower(), out
