@@ -224,3 +224,44 @@ def test_a_pipeline_s_outputs_send_each_prediction_once_in_push_order_by_default
     assert len(set(sent)) == len(sent)  # never resent
     assert all(s in order for s in sent)  # only predictions that were pushed
     assert [order[s] for s in sent] == sorted(order[s] for s in sent)  # in push order
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 4), st.sampled_from([0.0, 0.25, 0.5, 1.0, 3.0])),
+                min_size=1, max_size=12))
+def test_any_interleaving_of_pushes_and_time_sends_in_order_once_and_ends_on_the_latest(ops):
+    """Bursts of pushes (one instant) and clock steps in any order: never a value twice, never
+    an older after a newer, never over hz, and the latest value always goes out."""
+    clock = FakeClock()
+    out, transport = started(clock=clock)
+    k = 0
+    try:
+        for burst, step in ops:
+            for _ in range(burst):
+                k += 1
+                out.push({"x": float(k)})
+            assert wait_for(lambda k=k: sent_values(transport)[-1:] == [float(k)]), k
+            clock.advance(step * PERIOD)
+    finally:
+        out.stop()
+    values = sent_values(transport)
+    assert values == sorted(set(values)) and values[-1] == k
+    times = np.array([stamp for _, stamp in transport.sent])
+    assert np.all(np.diff(times) >= SendPacer.SPACING * PERIOD - 1e-12)
+
+
+def test_a_stopped_on_prediction_output_restarts_waiting_for_a_new_value():
+    clock = FakeClock()
+    out, transport = started(clock=clock)
+    out.push({"x": 1.0})
+    assert wait_for(lambda: len(transport.sent) == 1)
+    out.stop()
+    assert transport.closed
+    out.start(clock)
+    try:
+        clock.advance(PERIOD)
+        out.push({"x": 2.0})
+        assert wait_for(lambda: len(transport.sent) == 2)
+    finally:
+        out.stop()
+    assert sent_values(transport) == [1.0, 2.0]  # the value from before the stop is not resent
