@@ -122,3 +122,25 @@ def test_the_prediction_stream_is_saved(tmp_path):
 def test_no_model_is_refused_with_what_to_do():
     with pytest.raises(RuntimeError, match="load it"):
         evaluate(record(seconds=2.0), make_pipeline())
+
+
+def test_a_zarr_session_is_read_for_evaluate_through_the_store(tmp_path):
+    pytest.importorskip("zarr")
+    from types import SimpleNamespace
+
+    from hexloop.adapters.zarr import ZarrStore
+    from hexloop.application.composition.evaluate import read_session
+    from hexloop.application.composition.registry import Registry
+
+    memory = record(seconds=3.0)
+    session = ZarrStore(tmp_path).open_session(memory.meta)
+    data, ts = memory.data("emg")
+    session.append("emg", np.ascontiguousarray(data.T), ts)
+    for event in memory.labels.events:
+        session.add_label(event)
+    location = session.close().location
+    built = SimpleNamespace(app=SimpleNamespace(store=None))  # no [store]: zarr is used
+    back = read_session(location, built, Registry.from_entry_points())
+    np.testing.assert_array_equal(back.data("emg")[0], data)
+    result = evaluate(back, trained(back))
+    assert result.accuracy() > 0.8 and len(result.cues) == len(memory.labels.events)
