@@ -128,3 +128,33 @@ def test_recover_verify_and_export_show_progress_lines_when_stderr_is_not_a_term
     assert main(["export", str(archive), "--format", "fif", "--out", str(tmp_path / "fif")]) == 0
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == "exporting 100%" and "\r" not in err
+
+
+def test_each_run_draws_one_bar_per_packing():
+    from hexloop.application.composition.progress import EachRun
+
+    err = io.StringIO()
+    packing = EachRun("packing", stream=err)
+    for _ in range(2):  # two sessions recorded in one run, each packed
+        for k in range(5):
+            packing(k / 4)
+    packing(0.0)
+    packing(0.1)  # a third one cut short: close() writes where it got to
+    packing.close()
+    assert err.getvalue().splitlines() == [
+        *["packing 0%", "packing 25%", "packing 50%", "packing 75%", "packing 100%"] * 2,
+        "packing 0%", "packing 10%"]
+
+
+def test_hexloop_run_record_shows_the_packing_of_the_session(tmp_path, capsys):
+    pytest.importorskip("zarr")
+    from hexloop.application.composition.cli import main
+
+    setup = tmp_path / "rec.toml"
+    setup.write_text(f'[app]\nname = "packing"\n\n[[streams]]\nname = "emg"\n'
+                     f'source = "simulated"\noptions = {{ channels = 2, rate = 200.0 }}\n\n'
+                     f'[store]\nadapter = "zarr"\noptions = {{ base_dir = "{tmp_path / "rec"}" }}\n')
+    assert main(["run", str(setup), "--headless", "--duration", "1.5", "--record", "pk"]) == 0
+    out, err = capsys.readouterr()
+    assert "session saved to" in out
+    assert "packing 100%" in err.splitlines() and "\r" not in err

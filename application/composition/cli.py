@@ -60,6 +60,11 @@ def cmd_run(args) -> int:
             return 2
         if not getattr(args, "protocol", False):  # a protocol predicts in its online phase
             built.pipeline.start_predicting()
+    packing = None
+    if app.store is not None and getattr(app.store, "pack_progress", False) is None:
+        from .progress import EachRun  # each recorded session's packing, on stderr
+
+        packing = app.store.pack_progress = EachRun("packing")
     if getattr(args, "protocol", False):
         from .protocolsetup import run_protocol  # the setup's [protocol], cued (#15)
 
@@ -67,6 +72,8 @@ def cmd_run(args) -> int:
     if args.record:
         app.before_run_hooks.append(lambda a: _record_when_connected(a, args.record))
     app.run(built.renderer)
+    if packing is not None:
+        packing.close()
     if app.ctx.last_summary is not None:
         print(f"session saved to {app.ctx.last_summary.location}")
     if getattr(app, "interrupted", False):  # Ctrl-C: 128 + SIGINT, as shells report it

@@ -84,3 +84,35 @@ class ProgressBar:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class EachRun:
+    """A fresh ProgressBar for each run of fractions from 0 to 1, for a callback called again
+    and again (the store packs each session `hexloop run` records): a fraction lower than the
+    last starts a new bar, 1.0 ends it. Thread-safe: packing runs where the recording stops."""
+
+    def __init__(self, label: str, stream: TextIO | None = None):
+        import threading
+
+        self.label = label
+        self.stream = stream
+        self._bar: ProgressBar | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, fraction: float) -> None:
+        with self._lock:
+            if self._bar is not None and fraction < self._bar.fraction:
+                self._bar.close()
+                self._bar = None
+            if self._bar is None:
+                self._bar = ProgressBar(self.label, self.stream)
+            self._bar(fraction)
+            if fraction >= 1.0:
+                self._bar.close()
+                self._bar = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
