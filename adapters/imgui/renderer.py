@@ -21,6 +21,8 @@ from imgui_bundle import hello_imgui, imgui, immapp
 from imgui_bundle.imgui import internal as imgui_internal
 from imgui_bundle.implot import internal as implot_internal
 
+from hexloop.ports.renderer import RenderTarget
+
 from . import panels
 from .cuepanel import cue_panel
 from .state import gui_state
@@ -124,7 +126,7 @@ class ImGuiRenderer:
         self.script_status: str | None = None  # the test engine's verdict: "success", "error"...
         self.script_log = ""
         self.ini_file: Path | None = None  # the layout file of the last run, if any
-        self._target: Any = None
+        self._target: RenderTarget | None = None
         self._params: Any = None
         self._windows: set[str] = set()
         self._signal_spaces: dict[str, str] = {}
@@ -133,13 +135,14 @@ class ImGuiRenderer:
 
     # --- public ---------------------------------------------------------------------------
     def resolved_ini_path(self, title: str) -> Path | None:
-        if self.ini_path is False:
+        ini = self.ini_path
+        if ini is False:
             return None
-        if self.ini_path not in (None, True):
-            return Path(self.ini_path).expanduser()
-        return default_ini_path(title)
+        if ini is None or ini is True:
+            return default_ini_path(title)
+        return Path(ini).expanduser()
 
-    def run(self, target) -> None:
+    def run(self, target: RenderTarget) -> None:
         """Open the window and draw until it closes or `target.exit_requested`."""
         self._target = target
         self._windows = set()
@@ -244,8 +247,9 @@ class ImGuiRenderer:
         return w
 
     def _wanted_windows(self, ctx, target) -> list[tuple[str, str, Callable[[Any], None]]]:
-        wanted = [("Streams", CONTROL, panels.streams_panel),
-                  ("Recording", RECORD, panels.recording_panel)]
+        wanted: list[tuple[str, str, Callable[[Any], None]]] = [
+            ("Streams", CONTROL, panels.streams_panel),
+            ("Recording", RECORD, panels.recording_panel)]
         if ctx.pipelines:
             wanted.append(("Pipeline", PIPELINE, panels.pipeline_panel))
             wanted.append(("Predictions", OUTPUT, panels.predictions_panel))
@@ -279,6 +283,8 @@ class ImGuiRenderer:
     # --- per frame ------------------------------------------------------------------------
     def _each_frame(self) -> None:
         target = self._target
+        if target is None:  # only run() installs this callback, after setting the target
+            return
         now = time.perf_counter()
         if self.timing and self._last_frame is not None:
             self.frame_times.append(now - self._last_frame)
@@ -299,7 +305,12 @@ class ImGuiRenderer:
             ctx.log.error_once("gui", e)
 
     def _guarded(self, source: str, fn: Callable[[Any], None]) -> Callable[[], None]:
-        return lambda: call_guarded(fn, self._target.ctx, source)
+        def draw() -> None:  # the target of the run in progress, read when it draws
+            target = self._target
+            if target is not None:
+                call_guarded(fn, target.ctx, source)
+
+        return draw
 
     # --- shutdown -------------------------------------------------------------------------
     def _finish_tasks(self, ctx) -> None:
@@ -315,11 +326,13 @@ class ImGuiRenderer:
         from imgui_bundle.imgui import test_engine
 
         params.use_imgui_test_engine = True
-        done = {"flag": False, "test": None}
+        done: dict[str, Any] = {"flag": False, "test": None}
+        script, target = self.script, self._target
+        assert script is not None and target is not None, "run() with a script calls this"
 
         def body(test_ctx) -> None:
             try:
-                self.script(test_ctx)
+                script(test_ctx)
             except BaseException as e:  # noqa: BLE001 - re-raised after the window closes
                 self.script_error = e
             finally:
@@ -349,7 +362,7 @@ class ImGuiRenderer:
             self.script_status = test.output.status.name
             self.script_log = test.output.log.get_text()
             if self.exit_after_script:
-                self._target.request_exit()
+                target.request_exit()
 
         params.callbacks.register_tests = register
         params.callbacks.before_imgui_render = after_frame

@@ -34,6 +34,10 @@ class StopBridge:
     name: str
 
 
+#: What a bridge panel can ask for in one frame.
+BridgeIntent = StartBridge | StopBridge
+
+
 def bridge_views(ctx: Any, state: Any) -> tuple[BridgeView, ...]:
     views = []
     for bridge in list(getattr(ctx, "bridges", ())):
@@ -57,7 +61,7 @@ def bridge_views(ctx: Any, state: Any) -> tuple[BridgeView, ...]:
     return tuple(views)
 
 
-def apply_bridge(ctx: Any, state: Any, intent: Any) -> None:
+def apply_bridge(ctx: Any, state: Any, intent: BridgeIntent) -> None:
     for bridge in list(getattr(ctx, "bridges", ())):
         name = str(bridge.name)
         if name == intent.name:

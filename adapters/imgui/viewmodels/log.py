@@ -48,6 +48,10 @@ class ClearLog:
     pass
 
 
+#: What the log panel can ask for in one frame.
+LogIntent = SetLevel | SetFollow | ClearLog
+
+
 def shown(level: int, entry_level: str) -> bool:
     """Whether a filter (index into LEVELS) keeps an entry of `entry_level`."""
     return level == 0 or entry_level == "error" or (level == 1 and entry_level == "warning")
@@ -64,7 +68,7 @@ def log_line(entry: Any) -> LogLine:
                    LEVEL_TONES.get(entry.level, "grey"), f"{entry.source}: {entry.message}")
 
 
-def apply_log(state: Any, intent: Any, now: float | None = None) -> None:
+def apply_log(state: Any, intent: LogIntent, now: float | None = None) -> None:
     if isinstance(intent, SetLevel):
         state.log_level = intent.level
     elif isinstance(intent, SetFollow):

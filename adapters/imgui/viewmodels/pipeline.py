@@ -106,6 +106,11 @@ class LoadModel:
     path: str
 
 
+#: What the pipeline panel can ask for in one frame.
+PipelineIntent = (ChooseTarget | Train | CancelTraining | StartPredicting | StopPredicting
+                  | EditModelPath | SaveModel | LoadModel)
+
+
 # --- building ---------------------------------------------------------------------------------
 def train_refusal(ctx: Any, preparing: bool, target: str | None) -> str | None:
     reason = ctx.machine.check(Action.START_TRAINING)
@@ -268,7 +273,7 @@ def _save(ctx: Any, pipeline: Any, path: str) -> None:
     ctx.log.info(pipeline.name, f"saved the model to {path}")
 
 
-def apply_pipeline(ctx: Any, state: Any, intent: Any) -> None:
+def apply_pipeline(ctx: Any, state: Any, intent: PipelineIntent) -> None:
     """Carry out what the user asked; training data, Save and Load run on worker threads."""
     key = intent.pipeline
     pipeline = _pipeline(ctx, key)

@@ -56,6 +56,10 @@ class Mark:
     name: str
 
 
+#: What the recording panel can ask for in one frame.
+RecordingIntent = EditSlug | StartRecording | StopRecording | Mark
+
+
 def stop_refusal(ctx: Any, saving: bool) -> str | None:
     if saving:
         return SAVING
@@ -121,7 +125,7 @@ def recording_view(ctx: Any, state: Any, now: float | None = None) -> RecordingV
     )
 
 
-def apply_recording(ctx: Any, state: Any, intent: Any) -> None:
+def apply_recording(ctx: Any, state: Any, intent: RecordingIntent) -> None:
     """Carry out what the user asked; closing a session runs on a worker thread."""
     app = ctx.app
     if isinstance(intent, EditSlug):

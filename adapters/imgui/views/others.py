@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from imgui_bundle import imgui, implot
 
-from ..viewmodels.bridges import BridgeView, StartBridge, StopBridge
-from ..viewmodels.log import LEVELS, ClearLog, LogView, SetFollow, SetLevel, StatusView, log_line
+from ..viewmodels.bridges import BridgeIntent, BridgeView, StartBridge, StopBridge
+from ..viewmodels.log import (
+    LEVELS,
+    ClearLog,
+    LogIntent,
+    LogView,
+    SetFollow,
+    SetLevel,
+    StatusView,
+    log_line,
+)
 from ..viewmodels.predictions import PredictionView
 from ..widgets import GREEN, TONE_COLORS, ButtonFn, clicked, refusable_button
 
@@ -39,8 +46,8 @@ def draw_prediction(view: PredictionView) -> None:
         imgui.text_disabled(view.footer)
 
 
-def draw_bridge(view: BridgeView, button: ButtonFn = refusable_button) -> Any:
-    intent = None
+def draw_bridge(view: BridgeView, button: ButtonFn = refusable_button) -> BridgeIntent | None:
+    intent: BridgeIntent | None = None
     imgui.text(view.name)
     imgui.same_line()
     imgui.text_colored(TONE_COLORS[view.tone], view.state)
@@ -62,8 +69,8 @@ def draw_bridge(view: BridgeView, button: ButtonFn = refusable_button) -> Any:
     return intent
 
 
-def draw_log(view: LogView) -> Any:
-    intent = None
+def draw_log(view: LogView) -> LogIntent | None:
+    intent: LogIntent | None = None
     imgui.set_next_item_width(imgui.get_font_size() * 8)
     changed, level = imgui.combo("##level", view.level, list(LEVELS))
     if changed:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from imgui_bundle import imgui
 
 from ..viewmodels import pipeline as vm
@@ -12,8 +10,9 @@ from ..widgets import RED, ButtonFn, clicked, refusable_button, show
 from .training import draw_training_plots, draw_training_summary
 
 
-def draw_pipeline(view: vm.PipelineView, button: ButtonFn = refusable_button) -> Any:
-    intent = None
+def draw_pipeline(view: vm.PipelineView,
+                  button: ButtonFn = refusable_button) -> vm.PipelineIntent | None:
+    intent: vm.PipelineIntent | None = None
     key = view.name
     if view.targets is not None:
         choice = view.targets

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from imgui_bundle import imgui
 
 from ..viewmodels.recording import (
     SLUG_TIP,
     EditSlug,
     Mark,
+    RecordingIntent,
     RecordingView,
     StartRecording,
     StopRecording,
@@ -19,8 +18,9 @@ from ..widgets import ORANGE, RED, ButtonFn, clicked, refusable_button, show, to
 ACTIVE = (0.75, 0.3, 0.3, 1.0)
 
 
-def draw_recording(view: RecordingView, button: ButtonFn = refusable_button) -> Any:
-    intent = None
+def draw_recording(view: RecordingView,
+                   button: ButtonFn = refusable_button) -> RecordingIntent | None:
+    intent: RecordingIntent | None = None
     if view.idle:
         imgui.set_next_item_width(imgui.get_font_size() * 10)
         changed, slug = imgui.input_text_with_hint("##slug", "session name", view.slug)
