@@ -172,9 +172,9 @@ def signal_viewer(ctx: Any, stream_name: str) -> None:
     if got is None:
         imgui.text_disabled("No samples yet.")
         return
-    frame = trace_frame(settings, info.channel_names, channels, got, controls.window_s,
-                        imgui.get_content_region_avail())
-    if isinstance(frame, str):
-        imgui.text_disabled(frame)
+    traces = trace_frame(settings, info.channel_names, channels, got, controls.window_s,
+                         imgui.get_content_region_avail())
+    if isinstance(traces, str):
+        imgui.text_disabled(traces)
     else:
-        draw_traces(f"##{stream_name}", frame)
+        draw_traces(f"##{stream_name}", traces)

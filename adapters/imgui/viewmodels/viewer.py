@@ -111,7 +111,9 @@ def viewer_controls(settings: Any, channel_count: int, buffer_s: float) -> Viewe
 
 def ranges_text(channels: list[int]) -> str:
     """One-based "1-8, 12" text of zero-based channel indices."""
-    parts, start, prev = [], None, None
+    parts: list[str] = []
+    start: int | None = None
+    prev = 0  # read only once start is set
     for c in channels:
         if start is None:
             start = prev = c
