@@ -64,7 +64,8 @@ def cmd_run(args) -> int:
     if app.store is not None and getattr(app.store, "pack_progress", False) is None:
         from .progress import EachRun  # each recorded session's packing, on stderr
 
-        packing = app.store.pack_progress = EachRun("packing")
+        # pack_progress: a ZarrStore option, not the Store port's (looked up above)
+        packing = app.store.pack_progress = EachRun("packing")  # type: ignore[attr-defined]
     if getattr(args, "protocol", False):
         from .protocolsetup import run_protocol  # the setup's [protocol], cued (#15)
 
