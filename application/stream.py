@@ -1,9 +1,12 @@
-"""Stream: one source, its ring buffer, display snapshot and the daemon thread that feeds them."""
+"""Stream: one source, its ring buffer, display snapshot and the daemon thread that feeds them.
+
+The health it reports (StreamStatus, StreamHealth) and its anomaly counters live in
+application/stream_health.py and are re-exported here.
+"""
 
 from __future__ import annotations
 
 import collections
-import enum
 import math
 import threading
 import time
@@ -19,7 +22,6 @@ from hexloop.domain.streams import (
     CLOCK_JUMP_S,
     ChunkRejected,
     ClockTracker,
-    Discontinuity,
     GeometryError,
     StreamInfo,
     saturate,
@@ -30,6 +32,7 @@ from hexloop.ports.source import Source, SourceLost
 
 from .conditioning import CONDITIONED_DTYPE, StreamConditioning
 from .log import Log
+from .stream_health import StreamAnomalies, StreamHealth, StreamStatus, mark_discontinuities
 
 #: Ring buffer size for streams without a nominal rate (irregular), in samples per second.
 IRREGULAR_CAPACITY_HZ = 100.0
@@ -58,35 +61,8 @@ class StreamOwner(Protocol):
     def mark(self, label: str | int, time_s: float | None = None) -> object: ...
 
 
-class StreamStatus(enum.Enum):
-    CONNECTING = "connecting"
-    STREAMING = "streaming"
-    STALLED = "stalled"
-    ERROR = "error"
-    REFUSED = "refused"  # geometry refused; `health.error` says why, until a good connect
-    STOPPED = "stopped"
-
-
 class StreamRefusedError(ChunkRejected, GeometryError):
     """A (re)connected source announced a geometry the stream cannot take."""
-
-
-@attrs.frozen
-class StreamHealth:
-    """A snapshot of how a stream is doing, for panels and status lines."""
-
-    status: StreamStatus
-    age_s: float  # since the newest sample arrived (inf before the first)
-    rate_hz: float  # measured over the last second or so
-    samples: int  # ever received
-    rejected: int  # chunks refused by validation
-    lost: int  # samples missing according to timestamp gaps (regular streams)
-    reconnects: int
-    error: str | None
-    clock_jumps: int = 0  # timestamp discontinuities found (and kept), see ClockTracker
-    non_finite: int = 0  # NaN or infinite values received (kept verbatim in float streams)
-    clipped: int = 0  # values saturated to the stream's dtype range
-    non_finite_timestamps: int = 0  # samples kept whose timestamp was NaN or infinite
 
 
 class Stream:
@@ -152,12 +128,10 @@ class Stream:
         self._connected_at = -math.inf
         self._samples = self._rejected = self._lost = self._reconnects = 0
         self._clock: ClockTracker | None = None
-        self._non_finite = self._clipped = 0
+        self._anomalies = StreamAnomalies(name, self._log)  # non-finite, clipped, clock jumps
         self._recorded = 0  # samples appended to the current session
         self._refusal: str | None = None
-        self._warned: set[str] = set()
-        self._next_jump_note = 1
-        self.discontinuities: collections.deque[Discontinuity] = collections.deque(maxlen=1000)
+        self.discontinuities = self._anomalies.discontinuities  # the clock jumps found (newest)
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
         self.label_events: collections.deque = collections.deque(maxlen=100_000)  # the source's
@@ -225,8 +199,8 @@ class Stream:
         jumps, lost, bad_ts = (0, 0, 0) if clock is None else (
             clock.jumps, clock.lost, clock.non_finite)
         return StreamHealth(status, age, rate, self._samples, self._rejected, self._lost + lost,
-                            self._reconnects, error, jumps, self._non_finite, self._clipped,
-                            bad_ts)
+                            self._reconnects, error, jumps, self._anomalies.non_finite,
+                            self._anomalies.clipped, bad_ts)
 
     # --- the acquisition thread --------------------------------------------------------------
     def _log(self):
@@ -322,55 +296,6 @@ class Stream:
             except Exception as e:  # noqa: BLE001 - e.g. a class the app does not know
                 self._report(e)
 
-    def _warn_once(self, kind: str, message: str) -> None:
-        """A one-time warning per stream and kind of anomaly (the counts live in `health`)."""
-        if kind in self._warned:
-            return
-        self._warned.add(kind)
-        log = self._log()
-        if log is not None:
-            log.warning(f"stream {self.name}", message)
-
-    def _note_jumps(self, jumps: list[Discontinuity], recording: bool) -> None:
-        """Log the first clock jump, then each time the count reaches 10, 100, 1000, ..."""
-        self.discontinuities.extend(jumps)
-        assert self._clock is not None, "clock jumps come from the acquisition's clock"
-        total = self._clock.jumps
-        if total < self._next_jump_note:
-            return
-        while self._next_jump_note <= total:
-            self._next_jump_note *= 10
-        jump = jumps[-1]
-        where = "the recording marks the discontinuity" if recording else "not recording"
-        count = "" if total == 1 else f" ({total} clock jumps so far)"
-        log = self._log()
-        if log is not None:
-            log.warning(
-                f"stream {self.name}",
-                f"timestamps of stream {self.name} jumped by {jump.jump_s:+.3f} s at sample "
-                f"{jump.sample}{count}; samples are kept with their own timestamps ({where}); "
-                "check the sender's clock (device reboot, NTP step)",
-            )
-
-    def _note_values(self, chunk, first_sample: int) -> None:
-        info = self.info
-        assert info is not None, "values come after connect()"
-        if chunk.non_finite:
-            self._non_finite += chunk.non_finite
-            kept = ("kept verbatim" if info.np_dtype.kind == "f"
-                    else f"NaN stored as 0 in this {info.dtype} stream")
-            self._warn_once("non-finite", (
-                f"stream {self.name}: {chunk.non_finite} NaN or infinite values from sample "
-                f"{first_sample} on ({kept}; devices mark dropped samples this way); built-in "
-                "features and the display leave them out; health counts them"))
-        if chunk.clipped:
-            self._clipped += chunk.clipped
-            self._warn_once("clipped", (
-                f"stream {self.name}: {chunk.clipped} values from sample {first_sample} on were "
-                f"outside the {info.dtype} range and were saturated to its limits (never "
-                "wrapped); the source delivers more than the stream's dtype holds: declare a "
-                "wider dtype if these values matter"))
-
     def _acquire(self) -> None:
         info, buffer, decimator, clock = self.info, self.buffer, self._decimator, self._clock
         if info is None or buffer is None or decimator is None or clock is None:
@@ -394,7 +319,7 @@ class Stream:
             data = chunk.data
             ts = np.asarray(ts, dtype=np.float64)
             if chunk.non_finite or chunk.clipped:
-                self._note_values(chunk, self._samples)
+                self._anomalies.note_values(chunk, info, self._samples)
             now = time.monotonic()
             bad_ts = clock.non_finite
             with self._record_lock:
@@ -402,7 +327,7 @@ class Stream:
             elapsed = now - self._last_arrival if self._samples else 0.0
             jumps = clock.feed(ts, elapsed=elapsed, offset=offset)
             if clock.non_finite > bad_ts:
-                self._warn_once("timestamps", (
+                self._anomalies.warn_once("timestamps", (
                     f"stream {self.name}: {clock.non_finite - bad_ts} samples with NaN or "
                     f"infinite timestamps from sample {self._samples} on; the samples are kept "
                     "with those timestamps (recorded as they came) and left out of clock checks"))
@@ -421,11 +346,11 @@ class Stream:
                     try:
                         session.append(self.name, data, ts)
                         self._recorded += len(ts)
-                        self._mark(session, jumps)
+                        mark_discontinuities(session, jumps)
                     except Exception as e:  # noqa: BLE001 - recording trouble never stops acquisition
                         self._report(e)
             if jumps:
-                self._note_jumps(jumps, session is not None)
+                self._anomalies.note_jumps(jumps, clock.jumps, session is not None)
             if poll_labels is not None:
                 self._forward_labels(poll_labels())
             self._last_ts = clock.last
@@ -445,12 +370,3 @@ class Stream:
         except Exception as e:  # noqa: BLE001 - a conditioner bug never stops acquisition
             self._report(e)
             return np.full(data.shape, np.nan, dtype=CONDITIONED_DTYPE)
-
-    def _mark(self, session, jumps: list[Discontinuity]) -> None:
-        """Tell the recording where the clock jumped; a store without `add_discontinuity`
-        (a third-party one) records without the marks."""
-        add = getattr(session, "add_discontinuity", None) if jumps else None
-        if add is None:
-            return
-        for jump in jumps:
-            add(jump.stream, jump.sample, jump.before, jump.after)
