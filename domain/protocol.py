@@ -113,7 +113,12 @@ class ProtocolSpec:
                                   "(up, then down)"))
         if msg := phase_problem(self.phases):
             out.append(("phases", msg))
-        return out
+        return [(key, _cut(message)) for key, message in out]
+
+
+def _cut(message: str, limit: int = 400) -> str:
+    """A message that quotes what the user wrote, kept short enough for a terminal line."""
+    return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
 @attrs.frozen

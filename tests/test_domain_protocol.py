@@ -150,3 +150,13 @@ def test_ramp_score_matches_channels_by_name_and_scores_at_the_newest_level():
     assert score.rmse[0] < 0.02 and score.scored == pred_ts.size
     with pytest.raises(ValueError, match="name none of the cued classes"):
         ramp_score(good[None], ("x",), pred_ts, level, ("a", "b"), level_ts)
+
+
+def test_problems_quoting_long_names_stay_short():
+    """A setup fuzzer found a 4000-character rest_class echoed whole into hexloop check's
+    output; every problem stays a terminal line, whatever the user wrote."""
+    long = "x" * 4000
+    spec = ProtocolSpec(classes=("fist", long), rest_class=long, order=long)
+    problems = spec.problems(["rest", "fist"])
+    assert {key for key, _ in problems} >= {"classes", "rest_class", "order"}
+    assert all(len(message) <= 400 for _, message in problems), problems
