@@ -1,16 +1,19 @@
-"""Pipeline: the user's extract/train/predict functions, the training thread and the predict thread."""
+"""Pipeline: the user's extract/train/predict functions, the training thread and the predict thread.
+
+Cutting a recording into training windows is in application/training_data.py; the predict
+thread's Pipeline-free pieces (PredictionLog, re-exported here, one tick's windows and values,
+the slowness warning) in application/predict_loop.py.
+"""
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hexloop.domain.evaluation import trial_groups
 from hexloop.domain.pacing import LoopHealth, Ticker
 from hexloop.domain.pipeline import (
     ExtractFn,
@@ -24,49 +27,17 @@ from hexloop.domain.pipeline import (
 )
 from hexloop.domain.report import LearningCurve, TrainingReport
 from hexloop.domain.state import Action, State, TransitionRefused, no_predictions_reason
-from hexloop.domain.windowing import labeled_window_starts
 
 from . import training, training_process
-from .conditioning import conditioned_data
 from .online import remember_model_file
+from .predict_loop import PredictionLog, newest_windows, predict_values, slowness
+from .training_data import cut_training_data
 
 if TYPE_CHECKING:
     from hexloop.ports.store import RecordedSession
 
     from .app import App
     from .output import Output
-
-
-class PredictionLog:
-    """The newest predictions (bounded) and running counts; read from any thread."""
-
-    def __init__(self, maxlen: int = 1000):
-        self._items: collections.deque[Prediction] = collections.deque(maxlen=maxlen)
-        self._arrivals: collections.deque[float] = collections.deque(maxlen=maxlen)
-        self.count = 0
-        self.stale = 0
-
-    def append(self, prediction: Prediction) -> None:
-        self._items.append(prediction)
-        self._arrivals.append(time.monotonic())
-        self.count += 1
-        self.stale += prediction.stale
-
-    @property
-    def latest(self) -> Prediction | None:
-        try:
-            return self._items[-1]
-        except IndexError:
-            return None
-
-    def recent(self, n: int | None = None) -> list[Prediction]:
-        items = list(self._items)
-        return items if n is None else items[-n:]
-
-    def rate(self, seconds: float = 2.0) -> float:
-        """Predictions per second of wall time over the last `seconds`."""
-        now = time.monotonic()
-        return sum(1 for t in list(self._arrivals) if now - t <= seconds) / seconds
 
 
 class Pipeline:
@@ -170,47 +141,8 @@ class Pipeline:
         """
         if self._extract is None:
             raise RuntimeError("no @pipeline.extract function: define one before training")
-        streams = self.streams
-        arrays = {s.name: conditioned_data(s, session) for s in streams}  # as online (#14)
-        lengths = {s.name: max(1, round(s.window_ms * session.meta.stream(s.name).sampling_rate
-                                        / 1000.0)) for s in streams}
-        first = streams[0]
-        rate = session.meta.stream(first.name).sampling_rate
-        length = lengths[first.name]
-        step = max(1, round((self.step_ms if step_ms is None else step_ms) * rate / 1000.0))
-        ts = arrays[first.name][1]
-        groups = None
-        if target is None:
-            starts, y = labeled_window_starts(ts, session.labels, length, step)
-            names, task = session.labels.class_names, "classification"
-            groups = trial_groups(ts, session.labels, starts, length)
-        else:
-            starts = np.arange(0, ts.size - length + 1, step)
-            target_data, target_ts = session.data(target)
-            at = np.searchsorted(target_ts, ts[starts + length - 1], side="right") - 1
-            starts, at = starts[at >= 0], at[at >= 0]
-            y = np.ascontiguousarray(target_data[:, at].T, dtype=np.float64)
-            names, task = session.meta.stream(target).channel_names, "regression"
-        ends = ts[starts + length - 1]
-        keep, features = [], []
-        for k, end in enumerate(ends):
-            windows = {}
-            for s in streams:
-                d, t = arrays[s.name]
-                n = lengths[s.name]
-                stop = int(np.searchsorted(t, end, side="right"))
-                if stop < n:
-                    break
-                windows[s.name] = d[:, stop - n : stop]
-            else:
-                features.append(np.asarray(self._extract(windows)))
-                keep.append(k)
-        if not features:
-            what = "labelled trials" if target is None else "recording"
-            raise ValueError(f"the session has no complete window: record longer {what} "
-                             f"(at least {first.window_ms} ms each)")
-        return TrainingData(np.stack(features), y[keep], names, task,
-                            groups=None if groups is None else groups[keep])
+        return cut_training_data(self.streams, session, self._extract,
+                                 self.step_ms if step_ms is None else step_ms, target)
 
     def start_training(self, data: TrainingData) -> None:
         """Train on a transient thread; predicting stops first. The state returns to idle after."""
@@ -326,21 +258,10 @@ class Pipeline:
 
     def _warn_if_slow(self, loop: LoopHealth, predicting: bool) -> None:
         """Warn once per cause: a tick's work longer than the period; ticks starting late."""
-        if not (loop.overruns or (loop.late and predicting)):
+        found = slowness(loop, predicting)
+        if found is None:
             return
-        period = f"{loop.period_s * 1e3:.0f} ms period at {loop.hz:g} Hz"
-        if loop.overruns:
-            cause = "overrun"
-            took = (f"has been running for {loop.busy_s * 1e3:.0f} ms"
-                    if loop.busy_s > loop.period_s else
-                    f"took {loop.max_duration_s * 1e3:.0f} ms")
-            message = (f"predict {took}, longer than its {period}; predictions come late and "
-                       f"ticks are skipped: lower predict_hz or simplify extract/model")
-        else:
-            cause = "late"
-            message = (f"predict ticks start up to {loop.max_lateness_s * 1e3:.0f} ms after "
-                       f"their deadline ({period}): the machine is too busy, so predictions "
-                       f"come late; close other programs or lower predict_hz")
+        cause, message = found
         with self._warn_lock:
             if cause in self._warned:
                 return
@@ -453,24 +374,12 @@ class Pipeline:
                 out.push(prediction)
 
     def _tick(self, tick: int, last_input: float | None) -> Prediction | None:
-        windows, newest = {}, -np.inf
-        for s in self.streams:
-            data, ts = s.get_window()
-            if ts.size < s.window_samples:
-                self.waiting_ticks += 1
-                return None
-            windows[s.name] = data
-            newest = max(newest, ts[-1])
+        got = newest_windows(self.streams)
+        if got is None:
+            self.waiting_ticks += 1
+            return None
+        windows, newest = got
         t0 = time.perf_counter()
-        model, predict, extract = self.model, self._predict, self._extract
-        if predict is None or extract is None:
-            raise RuntimeError("predicting without an extract or predict function: "
-                               "pipeline.extract(...) and use_model() first")
-        values = predict(model, extract(windows))
-        if not isinstance(values, Mapping):
-            raise TypeError(
-                f"@pipeline.predict must return a mapping of name to value, got "
-                f"{type(values).__name__}; return e.g. {{'p_rest': 0.9}}"
-            )
+        values = predict_values(self.model, self._predict, self._extract, windows)
         return Prediction(values, tick, float(newest), time.perf_counter() - t0,
                           stale=last_input is not None and newest <= last_input)
