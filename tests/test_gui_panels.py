@@ -16,7 +16,12 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from imgui_bundle import imgui, implot  # noqa: E402
 
-from hexloop.adapters.fakes import FakeModel, FakeStore  # noqa: E402
+from hexloop.adapters.fakes import (  # noqa: E402
+    FakeConditioner,
+    FakeModel,
+    FakeSource,
+    FakeStore,
+)
 from hexloop.adapters.imgui import (  # noqa: E402
     ImGuiRenderer,
     call_guarded,
@@ -538,6 +543,68 @@ def test_viewer_autoscale_spaces_channels_by_their_span(frames):
     frozen = settings.spacing
     frames(app.ctx, draw)
     assert settings.spacing == frozen
+
+
+def test_a_conditioned_streams_viewer_toggles_raw_and_conditioned(frames, monkeypatch):
+    """The choice box of a stream with a chain switches the traces and the heat map between the
+    conditioned samples (here all zero) and the raw ones (about 1000), titled with which."""
+    rate, ch = 1000.0, 4
+    rng = np.random.default_rng(0)
+    played = [((1000.0 + rng.standard_normal((50, ch))).astype(np.float32),
+               10.0 + (k * 50 + np.arange(50)) / rate) for k in range(20)]
+    app = App("viewer")
+    app.streams(Stream("emg", FakeSource(StreamInfo("emg", ch, rate), played), buffer_ms=1000,
+                       conditioning=[{"type": "car"}],
+                       conditioner_factory=lambda c, r, n: FakeConditioner(n, gain=0.0)))
+    titles, scales, combos, picks = [], [], {}, []
+    real_begin, real_combo, real_scale = implot.begin_plot, imgui.combo, implot.colormap_scale
+
+    def begin_plot(title, *args):
+        titles.append(title)
+        return real_begin(title, *args)
+
+    def combo(label, index, items, *args):
+        combos[label] = list(items)
+        if label == "##signal" and picks:  # the user picks this entry in this frame
+            return True, items.index(picks.pop())
+        return real_combo(label, index, items, *args)
+
+    def colormap_scale(label, *args):
+        scales.append(label)
+        return real_scale(label, *args)
+
+    monkeypatch.setattr(implot, "begin_plot", begin_plot)
+    monkeypatch.setattr(implot, "colormap_scale", colormap_scale)
+    monkeypatch.setattr(imgui, "combo", combo)
+    draw = lambda c: panels.signal_viewer(c, "emg")  # noqa: E731
+    settings = gui_state(app.ctx).viewer("emg")
+    app.start()
+    app.ctx.streams["plain"] = StubStream(4)  # a stream without a chain, never started
+    try:
+        stream = app.ctx.streams["emg"]
+        assert wait_for(lambda: stream.health.samples == 1000, 5)
+        frames(app.ctx, lambda c: panels.signal_viewer(c, "plain"))
+        assert "##signal" not in combos and titles[-1] == "##plain"  # one version: no choice
+        frames(app.ctx, draw)
+        assert combos["##signal"] == ["conditioned", "raw"]
+        assert titles[-1].startswith("conditioned: car##")
+        assert np.abs(settings.centers).max() < 1e-3  # the conditioned samples
+        picks.append("raw")
+        frames(app.ctx, draw)
+        assert settings.signal == "raw" and titles[-1].startswith("raw")
+        assert np.all(np.abs(settings.centers - 1000.0) < 5.0)  # the raw samples, rescaled
+        settings.view = "heatmap"
+        frames(app.ctx, draw)
+        assert titles[-1].startswith("raw") and scales[-1].startswith("peak-to-peak")
+        assert 1.0 < settings.heat_scale < 20.0  # the raw noise's range, not its 1000 offset
+        picks.append("conditioned")
+        frames(app.ctx, draw)
+        assert titles[-1].startswith("conditioned") and scales[-1].startswith("RMS")
+        assert settings.heat_scale == 0.0  # zeros once conditioned
+        assert app.ctx.log.entries("error") == []
+    finally:
+        app.ctx.streams.pop("plain")
+        app.shutdown()
 
 
 def test_viewer_waits_for_a_stream_to_connect(frames, monkeypatch):

@@ -478,3 +478,109 @@ def test_viewer_messages_controls_and_the_signal_choice_place():
     assert vv.VIEWS[controls.view] == "heatmap"
     assert controls.signals == ("acquired",)  # one version: no raw/conditioned choice drawn
     assert vv.ranges_text([0, 1, 2, 5, 7, 8]) == "1-3, 6, 8-9"
+
+
+# --- signal viewer: raw or conditioned (#14) ---------------------------------------------------
+EMG_CHAIN = [{"type": "bandpass", "low": 20, "high": 450, "order": 4},
+             {"type": "notch", "freq": 50, "harmonics": 3}]
+
+
+class TwoViews:
+    """A connected stream with a raw and a conditioned min/max view and a conditioned window;
+    records which view each display() call read."""
+
+    window_ms = 195.0  # the newest 20 buckets, clear of rounding at the edge
+
+    def __init__(self, chain=EMG_CHAIN, channels=4):
+        from hexloop.application.conditioning import StreamConditioning
+
+        self.conditioning = StreamConditioning(chain)
+        self.info = StreamInfo("emg", channels, 1000.0)
+        self.times = 100.0 + np.arange(50) * 0.01  # 10 ms buckets
+        ramp = np.arange(50, dtype=np.float32)
+        self.raw = (np.full((channels, 50), 1000.0, np.float32) + ramp,  # offset, drifting
+                    np.full((channels, 50), 1000.0, np.float32) + ramp + 3.0)
+        self.conditioned = (np.full((channels, 50), -1.0, np.float32),
+                            np.full((channels, 50), 1.0, np.float32))
+        self.reads: list[bool] = []
+
+    def display(self, channels=None, raw=False):
+        self.reads.append(raw)
+        rows = slice(None) if channels is None else channels
+        lows, highs = self.raw if raw and self.conditioning else self.conditioned
+        return SimpleNamespace(times=self.times, mins=lows[rows], maxs=highs[rows])
+
+    def get_window(self):
+        return np.ones((self.info.channel_count, 200), np.float32), np.arange(200.0)
+
+
+def test_a_stream_with_a_chain_offers_conditioned_and_raw_one_without_only_acquired():
+    from hexloop.adapters.fakes import FakeSource
+    from hexloop.application import Stream
+
+    source = FakeSource(StreamInfo("emg", 4, 1000.0))
+    filtered = Stream("emg", source, conditioning=EMG_CHAIN)
+    plain = Stream("emg", source)
+    assert vv.signal_choices(filtered) == ("conditioned", "raw")
+    assert vv.signal_choices(plain) == ("acquired",)
+    assert set(vv.signal_choices(filtered)) | {"acquired"} == set(vv.SIGNALS)
+    controls = vv.viewer_controls(ViewerSettings(), 4, 5.0, vv.signal_choices(filtered))
+    assert controls.signals == ("conditioned", "raw")  # more than one: the choice is drawn
+    settings = ViewerSettings()  # "acquired" until the user picks: a chain shows conditioned
+    assert vv.signal_label(filtered, settings).startswith("conditioned: bandpass 20-450 Hz")
+    assert "notch 50 Hz" in vv.signal_label(filtered, settings)
+    settings.signal = "raw"
+    assert vv.signal_label(filtered, settings).startswith("raw")
+    assert vv.signal_label(plain, settings) == ""  # one version only: no title to tell apart
+
+
+@pytest.mark.parametrize("signal, raw", [("acquired", False), ("conditioned", False),
+                                         ("raw", True)])
+def test_the_chosen_signal_selects_the_raw_or_the_conditioned_view(signal, raw):
+    stream = TwoViews()
+    settings = ViewerSettings(signal=signal)
+    times, lows, highs = vv.viewer_data(stream, settings, [0, 2])
+    assert stream.reads == [raw]
+    expected = stream.raw if raw else stream.conditioned
+    np.testing.assert_array_equal(lows, expected[0][[0, 2]])
+    np.testing.assert_array_equal(highs, expected[1][[0, 2]])
+    settings.source = "raw"  # the ring-buffer path holds conditioned samples only
+    if raw:
+        vv.viewer_data(stream, settings, [0, 2])
+        assert stream.reads[-1] is True
+    frame = vv.trace_frame(settings, ("a", "b", "c", "d"), [0, 2], (times, lows, highs), 0.5,
+                           (800, 600), vv.signal_label(stream, settings))
+    assert frame.label.startswith("raw" if raw else "conditioned")
+
+
+def test_a_stream_without_a_chain_reads_its_one_view_whatever_was_chosen():
+    stream = TwoViews(chain=None)
+    vv.viewer_data(stream, ViewerSettings(signal="raw"), [0])  # left from another stream
+    assert stream.reads == [False]
+    assert vv.signal_label(stream, ViewerSettings(signal="raw")) == ""
+
+
+def test_choosing_a_signal_restarts_the_scales():
+    settings = ViewerSettings(centers=np.zeros(4, np.float32), spacing=9.0, heat_scale=5.0)
+    vv.choose_signal(settings, "raw")
+    assert settings.signal == "raw"
+    assert (settings.centers, settings.spacing, settings.heat_scale) == (None, 0.0, 0.0)
+    settings.spacing = 3.0
+    vv.choose_signal(settings, "raw")  # no change: the scales stay
+    assert settings.spacing == 3.0
+
+
+def test_the_heat_map_follows_the_chosen_signal():
+    stream = TwoViews()
+    names = ("a", "b", "c", "d")
+    conditioned = vv.heatmap_view(stream, ViewerSettings(), names, [0, 1, 2])
+    assert stream.reads == []  # the RMS of the (conditioned) ring buffer's newest window
+    assert conditioned.measure == "RMS" and conditioned.label.startswith("conditioned")
+    np.testing.assert_allclose(conditioned.values.ravel()[:3], 1.0)
+    raw = vv.heatmap_view(stream, ViewerSettings(signal="raw"), names, [0, 1, 2])
+    assert stream.reads == [True] and raw.label.startswith("raw")
+    assert raw.measure == "peak-to-peak"
+    # the newest 195 ms: buckets 30..49 of the ramp, 1000 + [30, 49 + 3]
+    np.testing.assert_allclose(raw.values.ravel()[:3], 49 + 3 - 30)
+    assert np.isnan(raw.values.ravel()[3])  # not selected: blank in its place
+    assert vv.range_heatmap_frame(ViewerSettings(), names, [0], None, 200.0) == "No samples yet."

@@ -21,6 +21,7 @@ from .viewmodels.log import apply_log, log_view, status_view
 from .viewmodels.pipeline import apply_pipeline, pipeline_view
 from .viewmodels.predictions import prediction_view
 from .viewmodels.recording import apply_recording, recording_view
+from .viewmodels.signals import signal_choices, signal_label
 from .viewmodels.streams import streams_view
 from .viewmodels.viewer import (
     MAX_CHANNEL_LABELS,
@@ -28,7 +29,7 @@ from .viewmodels.viewer import (
     PIXELS_PER_POINT,
     POINT_BUDGET,
     fold_buckets,
-    heatmap_frame,
+    heatmap_view,
     points_per_channel,
     trace_frame,
     update_scale,
@@ -154,15 +155,15 @@ def signal_viewer(ctx: Any, stream_name: str) -> None:
         return
     info = stream.info
     settings = gui_state(ctx).viewer(stream_name)
-    controls = viewer_controls(settings, info.channel_count, stream.buffer_ms / 1000.0)
+    controls = viewer_controls(settings, info.channel_count, stream.buffer_ms / 1000.0,
+                               signal_choices(stream))
     draw_controls(settings, controls, info.channel_names)
     channels = settings.visible(info.channel_count)
     if not channels:
         imgui.text_disabled("No channels selected: pick some with the Channels button.")
         return
     if settings.view == "heatmap":
-        window, _ = stream.get_window()
-        frame = heatmap_frame(settings, info.channel_names, channels, window, stream.window_ms)
+        frame = heatmap_view(stream, settings, info.channel_names, channels)
         if isinstance(frame, str):
             imgui.text_disabled(frame)
         else:
@@ -173,7 +174,7 @@ def signal_viewer(ctx: Any, stream_name: str) -> None:
         imgui.text_disabled("No samples yet.")
         return
     traces = trace_frame(settings, info.channel_names, channels, got, controls.window_s,
-                         imgui.get_content_region_avail())
+                         imgui.get_content_region_avail(), signal_label(stream, settings))
     if isinstance(traces, str):
         imgui.text_disabled(traces)
     else:

@@ -26,8 +26,8 @@ class ViewerSettings:
     #: "traces": each channel's min/max over time; "heatmap": one cell per channel coloured by
     #: its RMS over the newest window (the view for hundreds of channels).
     view: str = "traces"
-    #: Which version of the samples is drawn. Only "acquired" exists today; the place for a
-    #: raw/conditioned toggle once the signal path offers conditioned samples to the viewer.
+    #: Which version of the samples is drawn (viewmodels.signals): "conditioned" or "raw" for a
+    #: stream with a conditioning chain (the first until the user picks), else "acquired".
     signal: str = "acquired"
     grid_columns: int | None = None  # heat map columns; None: from the channel count
     heat_scale: float = 0.0  # the heat map's top RMS (autoscaled)

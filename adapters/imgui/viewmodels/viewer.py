@@ -15,6 +15,12 @@ in different colours), not one item per channel.
 
 Heat map. For hundreds of channels (high-density grids) one cell per channel, laid out as the
 grid, coloured by the RMS of the newest window: one small plot item per frame.
+
+Signal. A stream with a conditioning chain offers "conditioned" (what the ring buffer, display
+and predict see; the default) and "raw" (the samples as recorded, from the stream's raw min/max
+view); one without offers only "acquired". Both views follow the choice and say in their title
+which one is shown. The raw heat map is each channel's peak-to-peak range over the newest window
+(the raw view keeps min/max buckets, not samples), labelled so on its colour scale.
 """
 
 from __future__ import annotations
@@ -26,6 +32,17 @@ import attrs
 import numpy as np
 
 from hexloop.domain import features
+
+from .signals import (  # noqa: F401 - the signal choice belongs to the viewer: named here too
+    ACQUIRED_SIGNALS,
+    CONDITIONED_SIGNALS,
+    SIGNALS,
+    choose_signal,
+    shown_signal,
+    shows_raw,
+    signal_choices,
+    signal_label,
+)
 
 #: Tick labels on a stacked viewer's channel axis stop at this many (every k-th name beyond).
 MAX_CHANNEL_LABELS = 48
@@ -41,9 +58,6 @@ LEGEND_CHANNELS = 16
 COLOUR_GROUPS = 4
 VIEWS = ("traces", "heatmap")
 VIEW_LABELS = ("traces", "RMS heat map")
-#: Versions of the samples a viewer can show (ViewerSettings.signal); a raw/conditioned choice
-#: joins "acquired" once the signal path hands conditioned samples to the viewer.
-SIGNALS = ("acquired",)
 
 
 @attrs.frozen
@@ -55,7 +69,7 @@ class ViewerControls:
     window_s: float  # seconds on screen
     window_range: tuple[float, float]  # the slider's ends
     view: int  # index into VIEWS
-    signals: tuple[str, ...] = SIGNALS  # a choice is drawn only when there are several
+    signals: tuple[str, ...] = ACQUIRED_SIGNALS  # a choice is drawn only when there are several
 
 
 @attrs.frozen
@@ -81,6 +95,7 @@ class TraceFrame:
     y_autofit: bool  # overlaid with autoscale
     ticks: tuple[np.ndarray, tuple[str, ...]] | None  # stacked: a name per row
     legend: bool
+    label: str = ""  # the plot's title: which signal it shows ("" without a choice)
 
 
 @attrs.frozen
@@ -91,6 +106,8 @@ class HeatmapFrame:
     scale: tuple[float, float]
     names: tuple[str, ...]  # channel name per cell, row-major ("" past the last channel)
     window_ms: float
+    measure: str = "RMS"  # what colours a cell (the raw view: "peak-to-peak")
+    label: str = ""  # the plot's title: which signal it shows ("" without a choice)
 
 
 def viewer_message(stream: Any, stream_name: str) -> str | None:
@@ -102,11 +119,13 @@ def viewer_message(stream: Any, stream_name: str) -> str | None:
     return None
 
 
-def viewer_controls(settings: Any, channel_count: int, buffer_s: float) -> ViewerControls:
+def viewer_controls(settings: Any, channel_count: int, buffer_s: float,
+                    signals: tuple[str, ...] = ACQUIRED_SIGNALS) -> ViewerControls:
+    """The controls' values; `signals`: the stream's signal_choices."""
     window_s = settings.window_s if settings.window_s is not None else buffer_s
     view = VIEWS.index(settings.view) if settings.view in VIEWS else 0
     return ViewerControls(channel_count, len(settings.visible(channel_count)), window_s,
-                          (min(0.1, buffer_s), buffer_s), view)
+                          (min(0.1, buffer_s), buffer_s), view, signals)
 
 
 def ranges_text(channels: list[int]) -> str:
@@ -133,8 +152,11 @@ def viewer_data(stream: Any, settings: Any, channels: list[int]):
 
     "display" reads the acquisition thread's min/max snapshot (a few hundred buckets, however
     fast the stream); "raw" copies the whole ring buffer, the slow path benchmarks compare with.
+    The raw signal of a conditioned stream (settings.signal) is its raw min/max view,
+    `display(raw=True)`, whatever the source (the ring buffer holds conditioned samples).
     """
-    if settings.source == "raw":
+    raw = shows_raw(stream, settings)
+    if settings.source == "raw" and not raw:
         buffer = stream.buffer
         if buffer is None or len(buffer) == 0:
             return None
@@ -142,7 +164,8 @@ def viewer_data(stream: Any, settings: Any, channels: list[int]):
         rows = data[channels].astype(np.float32, copy=False)
         return ts, rows, rows
     every = stream.info is not None and len(channels) == stream.info.channel_count
-    snapshot = stream.display(None if every else channels)
+    picked = None if every else channels
+    snapshot = stream.display(picked, raw=True) if raw else stream.display(picked)
     if snapshot is None or snapshot.times.size == 0:
         return None
     return snapshot.times, snapshot.mins, snapshot.maxs
@@ -248,9 +271,9 @@ def traces(names, channels: list[int], x: np.ndarray, lows: np.ndarray, highs: n
 
 
 def trace_frame(settings: Any, names, channels: list[int], got, window_s: float,
-                area) -> TraceFrame | str:
+                area, label: str = "") -> TraceFrame | str:
     """What a traces frame draws from viewer_data's (times, lows, highs) in a plot of `area`
-    (x, y) pixels, or why nothing."""
+    (x, y) pixels, or why nothing; `label`: the title (signal_label)."""
     times, lows, highs = got
     newest = times[-1]
     per_channel = points_per_channel(len(channels), area)
@@ -281,6 +304,7 @@ def trace_frame(settings: Any, names, channels: list[int], got, window_s: float,
         y_autofit=settings.autoscale and not settings.stacked,
         ticks=ticks,
         legend=not settings.stacked and n <= LEGEND_CHANNELS,
+        label=label,
     )
 
 
@@ -322,15 +346,49 @@ def heatmap_scale(settings: Any, values: np.ndarray) -> tuple[float, float]:
 
 
 def heatmap_frame(settings: Any, names, channels: list[int], window: np.ndarray,
-                  window_ms: float) -> HeatmapFrame | str:
+                  window_ms: float, label: str = "") -> HeatmapFrame | str:
     """The heat map of `window` (channels, samples), the stream's newest samples; channels not
     selected stay blank so every channel keeps its place on the grid."""
     if window.ndim != 2 or window.shape[1] == 0:
         return "No samples yet."
-    count = window.shape[0]
-    rms = np.full(count, np.nan)
+    rms = np.full(window.shape[0], np.nan)
     rms[channels] = features.rms(window[channels])
+    return _grid_frame(settings, names, rms, window_ms, "RMS", label)
+
+
+def range_heatmap_frame(settings: Any, names, channels: list[int], got, window_ms: float,
+                        label: str = "") -> HeatmapFrame | str:
+    """The heat map of each channel's peak-to-peak range over the newest `window_ms`, from
+    viewer_data's min/max buckets `got` of `channels` (at least the newest bucket)."""
+    if got is None or got[0].size == 0:
+        return "No samples yet."
+    times, lows, highs = got
+    # a bucket's time is its newest sample's: one stamped at the window's start lies before it
+    start = int(np.searchsorted(times, times[-1] - window_ms / 1000.0, side="right"))
+    start = min(start, times.size - 1)
+    spans = np.full(len(names), np.nan)
+    spans[channels] = (np.fmax.reduce(highs[:, start:], axis=1)
+                       - np.fmin.reduce(lows[:, start:], axis=1))  # NaN buckets are gaps
+    return _grid_frame(settings, names, spans, window_ms, "peak-to-peak", label)
+
+
+def heatmap_view(stream: Any, settings: Any, names, channels: list[int]) -> HeatmapFrame | str:
+    """The heat map of the signal the viewer shows: the RMS of the ring buffer's newest window,
+    or for the raw signal the peak-to-peak range of the raw view over as long."""
+    label = signal_label(stream, settings)
+    if shows_raw(stream, settings):
+        return range_heatmap_frame(settings, names, channels,
+                                   viewer_data(stream, settings, channels), stream.window_ms, label)
+    window, _ = stream.get_window()
+    return heatmap_frame(settings, names, channels, window, stream.window_ms, label)
+
+
+def _grid_frame(settings: Any, names, values: np.ndarray, window_ms: float, measure: str,
+                label: str) -> HeatmapFrame:
+    """Per-channel `values` (NaN: not shown) on the electrode grid, with the colour scale."""
+    count = values.size
     columns = grid_columns(count, settings.grid_columns)
-    cells = rms_grid(rms, columns)
+    cells = rms_grid(values, columns)
     labels = tuple(names) + ("",) * (cells.size - count)
-    return HeatmapFrame(cells, heatmap_scale(settings, rms), labels, window_ms)
+    return HeatmapFrame(cells, heatmap_scale(settings, values), labels, window_ms, measure,
+                        label)

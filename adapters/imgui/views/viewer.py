@@ -1,5 +1,6 @@
-"""Draws a signal viewer: its controls (channels, window, view, autoscale, stack, band), then
-its traces or its RMS heat map, from the arrays viewmodels.viewer prepared."""
+"""Draws a signal viewer: its controls (channels, window, view, raw/conditioned signal when the
+stream has a conditioning chain, autoscale, stack, band), then its traces or its heat map, from
+the arrays viewmodels.viewer prepared, titled with the signal they show."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 from imgui_bundle import imgui, implot
 
 from ..state import parse_channels
+from ..viewmodels.signals import choose_signal
 from ..viewmodels.viewer import (
     VIEW_LABELS,
     VIEWS,
@@ -44,7 +46,9 @@ def draw_controls(settings: Any, controls: ViewerControls, names: tuple[str, ...
             else 0
         changed, index = imgui.combo("##signal", index, list(controls.signals))
         if changed:
-            settings.signal = controls.signals[index]
+            choose_signal(settings, controls.signals[index])
+        tooltip("conditioned: after the stream's conditioning chain (what predict sees); "
+                "raw: the samples as recorded, before it")
     imgui.same_line()
     _, settings.autoscale = imgui.checkbox("autoscale", settings.autoscale)
     if settings.view == "heatmap":
@@ -98,10 +102,11 @@ def channel_picker(settings: Any, names: tuple[str, ...], count: int, shown: int
 
 
 def draw_traces(plot_id: str, frame: TraceFrame) -> None:
+    """`plot_id` starts with "##"; the frame's label, if any, is the plot's title."""
     flags = implot.Flags_.no_mouse_text
     if not frame.legend:
         flags |= implot.Flags_.no_legend
-    if not implot.begin_plot(plot_id, (-1, -1), flags):
+    if not implot.begin_plot(frame.label + plot_id, (-1, -1), flags):
         return
     y_flags = implot.AxisFlags_.auto_fit if frame.y_autofit else implot.AxisFlags_.none
     implot.setup_axes("seconds", "", implot.AxisFlags_.none, y_flags)
@@ -128,7 +133,7 @@ def draw_heatmap(plot_id: str, frame: HeatmapFrame) -> None:
     implot.push_colormap(implot.Colormap_.viridis)
     try:
         scale_width = imgui.get_font_size() * 5
-        if implot.begin_plot(plot_id, (-scale_width, -1),
+        if implot.begin_plot(frame.label + plot_id, (-scale_width, -1),
                              implot.Flags_.no_legend | implot.Flags_.no_mouse_text
                              | implot.Flags_.equal):
             axis = implot.AxisFlags_.no_grid_lines | implot.AxisFlags_.no_tick_marks
@@ -141,7 +146,7 @@ def draw_heatmap(plot_id: str, frame: HeatmapFrame) -> None:
                 _cell_tooltip(frame, implot.get_plot_mouse_pos())
             implot.end_plot()
         imgui.same_line()
-        implot.colormap_scale(f"RMS, {frame.window_ms:g} ms", lo, hi, (-1, -1))
+        implot.colormap_scale(f"{frame.measure}, {frame.window_ms:g} ms", lo, hi, (-1, -1))
     finally:
         implot.pop_colormap()
 
@@ -153,4 +158,4 @@ def _cell_tooltip(frame: HeatmapFrame, mouse: Any) -> None:
         cell = row * columns + col
         if frame.names[cell]:
             value = frame.values[row, col]
-            imgui.set_tooltip(f"{cell + 1}: {frame.names[cell]}  RMS {value:.3g}")
+            imgui.set_tooltip(f"{cell + 1}: {frame.names[cell]}  {frame.measure} {value:.3g}")
