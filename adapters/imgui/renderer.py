@@ -4,31 +4,32 @@ It lays out the built-in panels (streams, one signal viewer per stream, recordin
 predictions, bridges, log, status bar) plus one window per `@app.ui` function, remembers the
 user's arrangement in an ini file kept outside the working directory, and returns when the
 window closes or the app asks to exit. A panel that raises is logged once and the frame goes on.
+
+Where the layout file is kept (layout_file.py) and the guard around each panel (guard.py) are
+their own modules, re-exported here.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import re
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from imgui_bundle import hello_imgui, imgui, immapp
-from imgui_bundle.imgui import internal as imgui_internal
-from imgui_bundle.implot import internal as implot_internal
 
 from hexloop.ports.renderer import RenderTarget
 
 from . import panels
 from .cuepanel import cue_panel
+from .guard import call_guarded
+from .guard import drawing as drawing
+from .guard import recover as recover
+from .layout_file import INI_ENV, default_ini_path
+from .layout_file import user_config_dir as user_config_dir
 from .state import gui_state
-
-#: Environment variable naming the layout file; the `ini_path` argument wins over it.
-INI_ENV = "HEXLOOP_GUI_INI"
 
 #: Dock spaces of the default layout (used the first time, or after View > Restore layout).
 CONTROL, RECORD, PIPELINE, LOG, OUTPUT, USER, MAIN = (
@@ -39,35 +40,6 @@ CONTROL, RECORD, PIPELINE, LOG, OUTPUT, USER, MAIN = (
 CUE_SPACE = "CueSpace"  # a protocol's Cue panel (cuepanel.py)
 
 ScriptFn = Callable[[Any], None]
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.]+", "-", text).strip("-").lower() or "hexloop"
-
-
-def user_config_dir() -> Path:
-    """The per-user configuration folder for hexloop on this platform."""
-    if sys.platform.startswith("win"):
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "hexloop"
-
-
-def default_ini_path(title: str) -> Path | None:
-    """Where the layout of a window titled `title` is kept.
-
-    $HEXLOOP_GUI_INI if set ("none" or "off" keeps no layout file), else one file per title in
-    the user config folder (~/.config/hexloop/ on Linux).
-    """
-    env = os.environ.get(INI_ENV)
-    if env is not None and env.strip():
-        if env.strip().lower() in ("none", "off", "0"):
-            return None
-        return Path(env).expanduser()
-    return user_config_dir() / f"{_slug(title)}.ini"
 
 
 class ImGuiRenderer:
@@ -368,43 +340,3 @@ class ImGuiRenderer:
         params.callbacks.before_imgui_render = after_frame
         immapp.run(params, addons)
 
-
-def drawing() -> bool:
-    """True while an ImGui context exists (inside the window): @app.ui functions that also run
-    under the headless renderer check it before drawing, since ImGui without one crashes."""
-    return imgui.get_current_context() is not None
-
-
-def call_guarded(fn: Callable[[Any], None], ctx: Any, source: str) -> bool:
-    """Call fn(ctx); if it raises, log the error once and close what it left open. False then."""
-    saved = imgui_internal.ErrorRecoveryState()
-    imgui_internal.error_recovery_store_state(saved)
-    try:
-        fn(ctx)
-        return True
-    except Exception as e:  # noqa: BLE001 - one broken panel must not end the window
-        ctx.log.error_once(f"gui {source}", e)
-        recover(saved)
-        return False
-
-
-def recover(saved: Any) -> None:
-    """Close what a failed panel left open (an ImPlot plot, ImGui windows, ids, styles)."""
-    io = imgui.get_io()
-    flags = (io.config_error_recovery_enable_assert, io.config_error_recovery_enable_debug_log,
-             io.config_error_recovery_enable_tooltip)
-    io.config_error_recovery_enable_assert = False
-    io.config_error_recovery_enable_debug_log = False
-    io.config_error_recovery_enable_tooltip = False
-    try:
-        try:
-            if implot_internal.get_current_plot() is not None:
-                from imgui_bundle import implot
-
-                implot.end_plot()
-        except Exception:  # noqa: BLE001, S110 - best effort; ImGui's recovery follows
-            pass
-        imgui_internal.error_recovery_try_to_recover_state(saved)
-    finally:
-        (io.config_error_recovery_enable_assert, io.config_error_recovery_enable_debug_log,
-         io.config_error_recovery_enable_tooltip) = flags
