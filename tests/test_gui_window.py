@@ -100,7 +100,8 @@ def test_a_session_driven_by_clicks(display, tmp_path):
             t.item_click(f"//**/{name}")
             assert wait(t, lambda n=name: app.ctx.labels.events[-1].class_index
                         == CLASSES.index(n), 2)
-            t.sleep_no_skip(0.5, 0.05)
+            held = app.ctx.streams["emg"].health.samples  # hold each cue for 450 samples
+            assert wait(t, lambda h=held: app.ctx.streams["emg"].health.samples - h >= 450, 5)
         seen["while recording"] = app.ctx.state
         testing.capture(t, str(shot))
         t.item_click("//**/Stop")
