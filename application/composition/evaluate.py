@@ -62,23 +62,33 @@ def read_session(path: str, built, registry, streams: Sequence[dict] = ()):
     return TextSession(meta, rec.labels, np.ascontiguousarray(rec.data.T), rec.timestamps)
 
 
-def cmd_evaluate(args) -> int:
-    from hexloop.application.evaluate import evaluate
-
+def build_offline(setup_path, command: str) -> tuple[Any, Any, Any] | None:
+    """(setup, built app, registry) of a setup with a [pipeline], built headless for a command
+    that works on recorded sessions; None after saying on stderr what is wrong (exit 2)."""
     from .build import build
     from .labsetup import SetupInvalid, load_setup
     from .registry import Registry
 
     registry = Registry.from_entry_points()
     try:
-        setup = load_setup(args.setup, registry)
+        setup = load_setup(setup_path, registry)
         built = build(setup, registry, headless=True)
     except SetupInvalid as e:
         print(e, file=sys.stderr)
-        return 2
+        return None
     if built.pipeline is None:
-        print("evaluate needs a [pipeline] (and a [model]) in the setup file", file=sys.stderr)
+        print(f"{command} needs a [pipeline] (and a [model]) in the setup file", file=sys.stderr)
+        return None
+    return setup, built, registry
+
+
+def cmd_evaluate(args) -> int:
+    from hexloop.application.evaluate import evaluate
+
+    offline = build_offline(args.setup, "evaluate")
+    if offline is None:
         return 2
+    setup, built, registry = offline
     try:
         built.pipeline.load_model(args.model)
     except (OSError, ValueError, RuntimeError) as e:

@@ -55,22 +55,13 @@ def train_and_report(pipeline, data, out=None, err=None) -> bool:
 
 
 def cmd_train(args) -> int:
-    from .build import build
-    from .evaluate import read_session
-    from .labsetup import SetupInvalid, load_setup
-    from .registry import Registry
+    from .evaluate import build_offline, read_session
 
-    registry = Registry.from_entry_points()
-    try:
-        setup = load_setup(args.setup, registry)
-        built = build(setup, registry, headless=True)
-    except SetupInvalid as e:
-        print(e, file=sys.stderr)
+    offline = build_offline(args.setup, "train")
+    if offline is None:
         return 2
+    setup, built, registry = offline
     pipeline = built.pipeline
-    if pipeline is None:
-        print("train needs a [pipeline] (and a [model]) in the setup file", file=sys.stderr)
-        return 2
     if args.folds is not None:
         pipeline.cv_folds = args.folds
     try:
