@@ -21,7 +21,7 @@ from hexloop.domain.streams import StreamInfo
 
 from .clock import Clock
 from .conditioner import Conditioner
-from .markers import MarkerOutlet
+from .markers import MarkerOutlet, MarkerSource
 from .model import Model, ModelFileError
 from .renderer import Renderer, RenderTarget
 from .source import Source
@@ -138,6 +138,43 @@ def check_marker_outlet(make: Callable[[], MarkerOutlet],
     else:
         raise AssertionError("push() after close() must raise RuntimeError")
     outlet.close()
+
+
+def check_marker_source(make: Callable[[], MarkerSource], push: Callable[[str, float], None],
+                        now: Callable[[], float] = time.monotonic, tolerance_s: float = 1e-6,
+                        timeout: float = 5.0) -> None:
+    """connect/read/disconnect of a marker source: `push(marker, timestamp)` sends a marker
+    upstream (stamped on the `now` clock); `read()` returns each one once, in order, with its
+    timestamp within `tolerance_s`, and never blocks; read after disconnect raises."""
+    source = make()
+    _require(isinstance(source, MarkerSource), f"{source!r} does not implement MarkerSource")
+    source.connect(timeout)
+    t0 = now()
+    sent = [("fist", t0 - 0.2), ("rest", t0 - 0.1), ("pinch \u00e9", t0)]
+    for marker, stamp in sent:
+        push(marker, stamp)
+    deadline = time.monotonic() + timeout
+    got: list[tuple[str, float]] = []
+    while len(got) < len(sent) and time.monotonic() < deadline:
+        started = time.monotonic()
+        got += source.read()
+        _require(time.monotonic() - started < 1.0, "read() must not block (it took over 1 s)")
+        time.sleep(0.01)
+    _require([m for m, _ in got] == [m for m, _ in sent],
+             f"pushed {[m for m, _ in sent]}, read {[m for m, _ in got]}")
+    _require(all(isinstance(m, str) and isinstance(t, float) for m, t in got),
+             f"read() must return (str, float) pairs, got {got}")
+    _require(all(abs(a - b) <= tolerance_s for (_, a), (_, b) in zip(sent, got)),
+             f"markers must keep their timestamps (within {tolerance_s:g} s): {sent} vs {got}")
+    _require(source.read() == [], "read() must return each marker once")
+    source.disconnect()
+    try:
+        source.read()
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("read() after disconnect() must raise RuntimeError")
+    source.disconnect()
 
 
 def check_model(make: Callable[[], Model], data: TrainingData) -> None:

@@ -24,3 +24,25 @@ class MarkerOutlet(Protocol):
     def push(self, marker: str, timestamp: float) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class MarkerSource(Protocol):
+    """String markers read from elsewhere (PsychoPy, a game, another machine), each with its
+    timestamp on the app's clock (LSL's local clock), to become labels.
+
+    `connect(timeout)` finds and opens the marker stream: TimeoutError when it is not there
+    within `timeout` seconds, ValueError when what is found is not a marker stream (the
+    message says what to do). `read()` never blocks: the markers that arrived since the last
+    call, oldest first, as `(marker, timestamp)`; SourceLost when the stream went away (the
+    caller reconnects); RuntimeError before `connect`. `disconnect()` twice is harmless.
+    Called from one thread (the marker thread).
+    """
+
+    name: str
+
+    def connect(self, timeout: float) -> None: ...
+
+    def read(self) -> list[tuple[str, float]]: ...
+
+    def disconnect(self) -> None: ...

@@ -2,11 +2,11 @@
 
 from .clock import FakeClock
 from .conditioner import FakeConditioner
-from .markers import FakeMarkerOutlet
+from .markers import FakeMarkerOutlet, FakeMarkerSource
 from .model import FakeModel
 from .renderer import FakeRenderer
 from .source import FakeSource
 from .store import FakeStore
 from .transport import FakeTransport
 
-__all__ = ["FakeClock", "FakeConditioner", "FakeMarkerOutlet", "FakeModel", "FakeRenderer", "FakeSource", "FakeStore", "FakeTransport"]
+__all__ = ["FakeClock", "FakeConditioner", "FakeMarkerOutlet", "FakeMarkerSource", "FakeModel", "FakeRenderer", "FakeSource", "FakeStore", "FakeTransport"]

@@ -3,6 +3,7 @@
     PylslSource("emg")                 reads a stream found by name (type=, source_id= narrow it)
     PylslTransport("predictions")      publishes one float32 sample per send()
     PylslMarkerOutlet("cues")          publishes string markers (a protocol's cues)
+    PylslMarkerSource("PsychoPyMarkers")  reads a string marker stream (markers as labels)
     SimulatedLslDevice(channels=, rate=)  an EMG-like amplifier on LSL, set_class(k) to switch
     list_streams(timeout)              what is visible on the network (for `hexloop streams`)
 
@@ -17,6 +18,7 @@ from hexloop.adapters.lsl_common import SourceStats, StreamListing, StreamRefuse
 
 from .binding import PylslBinding
 from .device import SimulatedLslDevice, run_simulator
+from .marker_source import PylslMarkerSource
 from .markers import PylslMarkerOutlet
 from .source import PylslSource
 from .transport import PylslTransport
@@ -30,6 +32,7 @@ def list_streams(timeout: float = 1.0) -> list[StreamListing]:
 __all__ = [
     "PylslBinding",
     "PylslMarkerOutlet",
+    "PylslMarkerSource",
     "PylslSource",
     "PylslTransport",
     "SimulatedLslDevice",

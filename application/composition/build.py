@@ -14,6 +14,7 @@ from hexloop.application import App, HeadlessRenderer, Output, Pipeline, Stream
 
 from .featurespec import RAW, resolve_features
 from .labsetup import LabSetup, SetupInvalid, SetupProblem
+from .markersetup import build_markers
 from .registry import Registry
 
 
@@ -113,6 +114,7 @@ def build(setup: LabSetup, registry: Registry, headless: bool = False,
     bridges = [make.adapter(f"bridges[{i}]", "bridge", b["adapter"], b["name"],
                             **b.get("options", {}))
                for i, b in enumerate(setup.section("bridges"))]
+    marker_feeds = build_markers(setup, make)  # [[markers]]: markers become labels (#16)
     renderer = make("renderer", choose_renderer, setup, registry, headless, duration)
     make.check()
 
@@ -146,6 +148,8 @@ def build(setup: LabSetup, registry: Registry, headless: bool = False,
     if bridges:
         app.bridges(*bridges)
         app.before_run_hooks.append(lambda a: [b.start() for b in a.ctx.bridges])
+    for feed in marker_feeds:
+        feed.attach(app)
     return Built(app, renderer, pipeline, factory)
 
 

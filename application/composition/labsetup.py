@@ -34,6 +34,7 @@ from typing import Any
 import attrs
 
 from .featurespec import features_problem
+from .markersetup import markers_problems
 from .registry import IN_CODE, AdapterUnavailable, Registry
 from .resolve import Param
 from .setupbounds import MAX_FILE_BYTES, MAX_NAME, SECTION_BOUNDS, check_value, short, show
@@ -106,6 +107,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "options": ((dict,), False, None),
     },
     "renderer": {"adapter": ((str,), True, None), "options": ((dict,), False, None)},
+    "markers": {"source": ((str,), True, None), "options": ((dict,), False, None),  # #16
+                "map": ((dict,), False, None), "unknown": ((str,), False, None)},
     "protocol": {  # a cue protocol (protocolsetup.py, domain/protocol.py)
         "classes": ((list,), False, _str_list), "repetitions": (NUM, False, None),
         "online_repetitions": (NUM, False, None), "cue_s": (NUM, False, None),
@@ -116,10 +119,11 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "slug": ((str,), False, _name), "model": ((str,), False, None),
     },
 }
-ARRAYS = {"streams", "outputs", "bridges"}  # [[streams]] etc.
+ARRAYS = {"streams", "outputs", "bridges", "markers"}  # [[streams]] etc.
 ADAPTER_KEY = {"streams": ("source", "source"), "store": ("store", "adapter"),
                "model": ("model", "adapter"), "outputs": ("transport", "transport"),
-               "bridges": ("bridge", "adapter"), "renderer": ("renderer", "adapter")}
+               "bridges": ("bridge", "adapter"), "renderer": ("renderer", "adapter"),
+               "markers": ("markers", "source")}
 TYPE_NAMES = {str: "a string", int: "a number", float: "a number", list: "a list", dict: "a table",
               bool: "true or false", type(None): "left out"}
 
@@ -318,6 +322,7 @@ def validate(data: dict, file: str, registry: Registry, imports: bool = True) ->
         problems.append(SetupProblem(file, "model", "a [pipeline] needs a [model] to train"))
     if data.get("outputs") and "pipeline" not in data:
         problems.append(SetupProblem(file, "pipeline", "[[outputs]] send predictions: add [pipeline]"))
+    problems += [SetupProblem(file, key, msg) for key, msg in markers_problems(data)]
     if isinstance(data.get("protocol"), dict):
         from .protocolsetup import protocol_problems
 

@@ -17,7 +17,7 @@ import attrs
 from .resolve import Param, find_module, static_params
 
 GROUP = "hexloop.adapters"
-KINDS = ("source", "transport", "store", "model", "renderer", "bridge")
+KINDS = ("source", "transport", "store", "model", "renderer", "bridge", "markers")
 IN_CODE = "(in code)"  # the distribution of adapters registered with Registry.register
 
 #: Which extra provides the third-party modules each of hexloop's adapter packages imports.
