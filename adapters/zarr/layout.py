@@ -296,6 +296,8 @@ def write_atomically(path: Path, payload: bytes) -> None:
 
 
 def fsync_dir(folder: Path) -> None:
+    """fsync a folder (or a file) by name; errors are ignored: the data is written, just not
+    synced."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

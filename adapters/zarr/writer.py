@@ -131,20 +131,6 @@ def create_tree(folder: Path, layouts: Sequence[StreamLayout], meta_json: bytes,
     return arrays
 
 
-def fsync_path(path: Path) -> None:
-    """fsync a file or folder by name (errors are ignored: the data is written, just not synced)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def rescue_folder(folder: Path) -> Path:
     """A new folder for a session whose folder is gone: beside it, else in the temp folder."""
     places = [folder.parent, Path(tempfile.gettempdir()) / "hexloop-rescued"]
@@ -342,7 +328,7 @@ class SessionWriter:
             return
         started = time.perf_counter()
         for path in (*self._unsynced_files, *self._unsynced_dirs):
-            fsync_path(path)
+            fsync_dir(path)  # a chunk file: fsync_dir syncs any path by name
         self._unsynced_files.clear()
         self._unsynced_dirs.clear()
         self._unsynced_blocks = 0
