@@ -25,7 +25,8 @@ def markers_problems(data: dict) -> list[tuple[str, str]]:
     tables = data.get("markers")
     if not isinstance(tables, list):
         return []
-    app = data.get("app") if isinstance(data.get("app"), dict) else {}
+    app = data.get("app")
+    app = app if isinstance(app, dict) else {}
     classes = app.get("class_names") if isinstance(app.get("class_names"), list) else []
     problems = []
     for i, table in enumerate(tables):
