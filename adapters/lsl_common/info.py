@@ -64,7 +64,8 @@ def refuse_if_unusable(
     if a.format not in LSL_FORMATS.values() or a.format == "string":
         raise StreamRefused(
             f"{where} carries {a.format} values; a Source reads numeric streams only "
-            "(string marker streams are not data streams)"
+            "(a string marker stream is not a data stream: read its markers as labels with a "
+            "[[markers]] table, docs/lsl.md)"
         )
     # Judge the announced geometry without building a StreamInfo (which would raise).
     probe = SimpleNamespace(
