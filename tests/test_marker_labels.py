@@ -225,3 +225,28 @@ def test_a_built_app_feeds_its_markers_table_into_the_recording(tmp_path):
     events = app.store.read(summary.location).labels.events
     assert [e.class_index for e in events] == [1] and source.name == "PsychoPyMarkers"
     assert not source.connected  # the feed stopped with the app
+
+
+def test_markers_tables_of_any_shape_give_problems_never_a_crash():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from hexloop.application.composition.labsetup import validate
+
+    scalars = st.one_of(st.text(max_size=8), st.integers(), st.booleans(), st.floats())
+    values = st.recursive(scalars, lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+        max_leaves=8)
+    tables = st.dictionaries(st.sampled_from(["source", "options", "map", "unknown", "x"]),
+                             values, max_size=4)
+    registry = Registry.from_entry_points()
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.one_of(values, st.lists(tables, max_size=3)), values)
+    def run(markers, classes):
+        data = {"app": {"name": "m", "class_names": classes},
+                "streams": [{"name": "emg", "source": "simulated"}], "markers": markers}
+        for problem in validate(data, "f.toml", registry, imports=False):
+            assert problem.key and problem.message
+
+    run()
