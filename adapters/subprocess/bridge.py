@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -10,7 +12,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from hexloop.domain.bridges import BridgeStatus, bridge_name_problem, describe_exit
@@ -221,7 +223,7 @@ class CommandBridge:
         crashes_in_a_row = 0
         last_size = -1
         while not run_stop.wait(self.poll_s):
-            self.log.enforce_bound()
+            self.log.enforce_bound(paused=functools.partial(_paused, proc))
             code = proc.poll()
             if code is None:
                 size = self.log.size()
@@ -265,3 +267,20 @@ class CommandBridge:
                 except BridgeStartError:
                     return  # _spawn published the reason as 'crashed'
                 last_size = -1
+
+
+@contextlib.contextmanager
+def _paused(proc: subprocess.Popen) -> Iterator[None]:
+    """The child's process group stopped (SIGSTOP) for a moment, so a line it writes can never
+    fall between the copy and the truncate of its log; continued whatever happens."""
+    try:
+        os.killpg(proc.pid, signal.SIGSTOP)
+    except (ProcessLookupError, PermissionError):
+        pass  # it is gone: nothing writes
+    try:
+        yield
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGCONT)
+        except (ProcessLookupError, PermissionError):
+            pass

@@ -11,6 +11,8 @@ only its last `max_bytes`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 _TAIL_READ_BYTES = 64 * 1024
@@ -65,14 +67,22 @@ class BoundedLog:
         except FileNotFoundError:
             return 0
 
-    def enforce_bound(self, final: bool = False) -> bool:
+    def enforce_bound(self, final: bool = False,
+                      paused: Callable[[], AbstractContextManager] | None = None) -> bool:
         """If the log outgrew its bound, move its last `max_bytes` to `.1` and empty it.
 
-        `final=True` is for a reaped child: if something (a grandchild holding the file) still
-        writes without pause, cut anyway rather than leave the log over its bound.
+        `paused()`, given for a running child, holds the writers still (the supervisor stops
+        the child's process group) from the copy to the truncate, so no line written in
+        between is lost. Without it (a reaped child, or nothing to pause) the copy is taken
+        again until the size holds still; `final=True` cuts even if something (a grandchild
+        holding the file) still writes without pause, rather than leave the log over its bound.
         """
         if self.size() <= self.max_bytes:
             return False
+        if paused is not None:
+            with paused():
+                self._cut(_read_end(self.path, self.max_bytes))
+            return True
         # Copy, then truncate only if nothing came in meanwhile, so the child's last lines (its
         # crash message, say) are not cut off between the copy and the truncate.
         for _ in range(20):
@@ -83,10 +93,13 @@ class BoundedLog:
         else:
             if not final:
                 return False  # the child writes without pause; try again at the next poll
+        self._cut(kept)
+        return True
+
+    def _cut(self, kept: bytes) -> None:
         os.truncate(self.path, 0)  # the child's O_APPEND writes continue at the new end
         self._write_rotated(kept)
         self._rotated_this_run = True
-        return True
 
     def _write_rotated(self, data: bytes) -> None:
         tmp = Path(str(self.rotated) + ".tmp")
