@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 
 from hexloop.adapters.fakes import FakeClock, FakeSource
 
@@ -100,3 +101,16 @@ class GatedSource(FakeSource):
             info = self.info
             return np.empty((0, info.channel_count), info.np_dtype), np.empty(0)
         return super().read()
+
+
+def _missing_extras() -> list[str]:
+    import importlib.util
+
+    return [m for m in ("pylsl", "mne_lsl", "torch", "zarr", "scipy", "imgui_bundle")
+            if importlib.util.find_spec(m) is None]
+
+
+#: For tests of whole setups that name adapters from every extra: `hexloop check` rightly
+#: reports a missing extra, so where one is missing (the core-only venv) they skip.
+needs_all_extras = pytest.mark.skipif(bool(_missing_extras()),
+                                      reason=f"needs every extra; missing {_missing_extras()}")

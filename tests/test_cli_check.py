@@ -15,6 +15,7 @@ from hexloop.application.composition import cli
 from hexloop.application.composition import registry as reg
 from hexloop.application.composition.labsetup import SetupInvalid, check_setup
 from hexloop.application.composition.registry import Registry
+from tests.helpers import needs_all_extras
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "hexloop.application.composition.cli"]
@@ -43,6 +44,7 @@ def write(folder, text, name="setup.toml"):
     return path
 
 
+@needs_all_extras
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_every_example_checks_ok(example, capsys):
     assert cli.main(["check", str(example)]) == 0
@@ -105,6 +107,7 @@ def side_effects(tmp_path):
     return lib, markers
 
 
+@needs_all_extras
 @pytest.mark.parametrize("features", ["sidefx:feats", "sidepkg.feats:rms"])
 def test_check_imports_nothing_starts_nothing_writes_nothing(tmp_path, side_effects, features):
     lib, markers = side_effects
@@ -137,6 +140,7 @@ def test_check_finds_missing_feature_modules_and_functions_by_reading_not_runnin
     assert list(markers.iterdir()) == []
 
 
+@needs_all_extras
 def test_run_imports_the_feature_module_when_it_builds_the_app(tmp_path, side_effects):
     lib, markers = side_effects
     setup = write(tmp_path, GOOD + PIPELINE.format("sidefx:feats"))
@@ -178,6 +182,7 @@ def test_check_reports_unknown_adapters_and_missing_extras_without_loading_them(
     assert len(info.value.problems) == 3, found
 
 
+@needs_all_extras
 def test_check_compares_options_with_the_constructor_read_from_source(tmp_path):
     text = (GOOD.replace("channels = 4", "chanels = 4")
             + '\n[store]\nadapter = "zarr"\noptions = { chunk_seconds = "1" }\n'

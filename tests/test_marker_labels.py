@@ -14,7 +14,7 @@ from hexloop.application.composition.registry import Registry
 from hexloop.application.markers import MarkerFeed
 from hexloop.ports import MarkerSource
 from hexloop.ports.contracts import check_marker_source
-from tests.helpers import started, wait_for
+from tests.helpers import needs_all_extras, started, wait_for
 
 CLASSES = ("rest", "fist", "pinch")
 
@@ -167,6 +167,7 @@ def check(tmp_path, extra):
     return check_setup(path, Registry.from_entry_points())
 
 
+@needs_all_extras
 def test_check_accepts_a_markers_table(tmp_path):
     setup = check(tmp_path, 'map = { "1" = "fist", "2" = "rest" }\nunknown = "ignore"')
     assert setup.section("markers")[0]["map"] == {"1": "fist", "2": "rest"}
@@ -189,6 +190,7 @@ def test_check_names_a_bad_markers_key(tmp_path, extra, key, says):
     ('source = "pylsl"', 'source = "nope"', "markers[0].source", "no markers adapter"),
     ('class_names = ["rest", "fist"]', "", "markers[0]", "class_names"),
 ])
+@needs_all_extras
 def test_check_names_a_bad_marker_adapter_or_a_missing_class_list(tmp_path, old, new, key, says):
     path = tmp_path / "setup.toml"
     path.write_text(SETUP.format(extra="").replace(old, new))

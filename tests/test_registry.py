@@ -96,9 +96,9 @@ def test_missing_optional_dependency_names_the_module_and_the_extra(monkeypatch,
     calls = []
     entry = reg.AdapterEntry("source", "x", f"{module}:Thing", "hexloop",
                              lambda: calls.append("loaded") or "thing")
-    real_find_spec = reg.importlib.util.find_spec
+    # Only `absent` is missing, whatever else this venv lacks (the core venv lacks them all).
     monkeypatch.setattr(reg.importlib.util, "find_spec",
-                        lambda name, *a: None if name == absent else real_find_spec(name, *a))
+                        lambda name, *a: None if name == absent else object())
     expected = rf'source adapter \'x\' needs {absent}: pip install "hexloop\[{extra}\]"'
     with pytest.raises(AdapterUnavailable, match=expected):
         entry.load()
@@ -153,4 +153,6 @@ def test_reading_a_constructor_from_source_agrees_with_importing_it():
             continue
         assert static == _live_params(entry.load()), entry.target
         compared += 1
-    assert compared >= 8  # hexloop's own sources, transports, store, models, renderers, bridges
+    if not any(entry.missing for entry in registry.entries()):  # every extra installed
+        assert compared >= 8  # hexloop's own sources, transports, store, models, renderers, ...
+    assert compared >= 1  # the core's own (simulated, replay, headless) at least

@@ -17,7 +17,7 @@ from hexloop.application import App, Pipeline, Stream
 from hexloop.application.training_process import check_factory
 from hexloop.domain.pipeline import TrainingData
 from hexloop.domain.state import State
-from tests.helpers import wait_for
+from tests.helpers import needs_all_extras, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -158,6 +158,7 @@ def test_an_unknown_training_mode_is_refused():
         Pipeline(App("t"), training="fork")
 
 
+@needs_all_extras
 def test_hexloop_check_validates_the_training_and_output_mode_keys(tmp_path, capsys):
     from hexloop.application.composition import cli
 
