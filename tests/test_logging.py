@@ -125,6 +125,19 @@ def test_log_level_filters_the_log_file_and_stderr(tmp_path, monkeypatch, capsys
         assert line not in text and line not in err
 
 
+def test_the_log_options_also_follow_the_command(tmp_path, monkeypatch, capsys, clean_logger):
+    """`hexloop run setup.toml --log-level debug` works as well as before the command; given in
+    both places, the one after the command wins."""
+    monkeypatch.setattr(cli, "cmd_adapters", fake_command)
+    log_file = tmp_path / "after.log"
+    assert cli.main(["adapters", "--log-level", "debug", "--log-file", str(log_file)]) == 0
+    assert "debug-line" in log_file.read_text()
+    capsys.readouterr()
+    assert cli.main(["--log-level", "debug", "adapters", "--log-level", "error"]) == 0
+    err = capsys.readouterr().err
+    assert "warning-line" not in err and "debug-line" not in err
+
+
 def test_the_environment_chooses_the_level_and_stderr_shows_warnings_by_default(
         tmp_path, monkeypatch, capsys, clean_logger):
     monkeypatch.setattr(cli, "cmd_adapters", fake_command)

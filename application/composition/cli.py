@@ -238,12 +238,7 @@ def cmd_bench(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hexloop", description="Closed-loop biosignal experiments.")
-    p.add_argument("--log-level", default=None, metavar="LEVEL",
-                   help="debug, info, warning or error: what the log file, stderr and the GUI's "
-                        "log panel keep (default: env HEXLOOP_LOG_LEVEL, else info; stderr "
-                        "then shows warnings and errors only)")
-    p.add_argument("--log-file", default=None, metavar="FILE",
-                   help="also append the log to FILE, timestamped")
+    _log_options(p, None)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a lab setup file",
@@ -329,7 +324,19 @@ def parser() -> argparse.ArgumentParser:
     from .evaluate import add_parser as add_evaluate_parser
 
     add_evaluate_parser(sub)  # hexloop evaluate (#14)
+    for command in sub.choices.values():  # the log options also after the command's name
+        _log_options(command, argparse.SUPPRESS)
     return p
+
+
+def _log_options(p: argparse.ArgumentParser, default) -> None:
+    """--log-level and --log-file; on a command, SUPPRESS keeps what was given before it."""
+    p.add_argument("--log-level", default=default, metavar="LEVEL",
+                   help="debug, info, warning or error: what the log file, stderr and the GUI's "
+                        "log panel keep (default: env HEXLOOP_LOG_LEVEL, else info; stderr "
+                        "then shows warnings and errors only)")
+    p.add_argument("--log-file", default=default, metavar="FILE",
+                   help="also append the log to FILE, timestamped")
 
 
 def main(argv: list[str] | None = None) -> int:
