@@ -44,7 +44,8 @@ test-full: $(VENV)/.installed-dev $(VENV)/.installed-adapter-package
 	$(VENV)/bin/pytest $(ADAPTER_PACKAGE)/tests
 	$(VENV)/bin/hexloop run $(ADAPTER_PACKAGE)/setup.toml --headless --duration 2
 
-# The core tests again with nothing but numpy, attrs, pytest and hypothesis installed:
+# The core tests again with nothing but the core (numpy, attrs, platformdirs, tqdm), pytest
+# and hypothesis installed:
 # optional-package tests skip themselves, everything else must pass.
 test-core: $(CORE)/.installed
 	$(CORE)/bin/pytest -p no:cacheprovider
